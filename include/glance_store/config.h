@@ -1,0 +1,86 @@
+// Reading glance-api.conf the way oslo.config does.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace glance_store {
+
+/// An INI file as oslo.config reads it: `[section]` headers, `key = value` or `key: value`,
+/// `#`/`;` comment lines, indented continuation lines, one pair of surrounding quotes removed,
+/// and every occurrence of a repeated key kept (multi-valued options read them all; single
+/// options take the last). Section and key names are case-sensitive, as in oslo.config.
+class ConfigFile {
+ public:
+  ConfigFile() = default;
+
+  /// Parses text. Throws Error(kBadStoreConfiguration) naming `origin` and the line on a
+  /// syntax error.
+  static ConfigFile parse(std::string_view text, std::string_view origin = "<config>");
+  /// Reads and parses a file. Throws Error(kBadStoreConfiguration) when it cannot be read.
+  static ConfigFile load(const std::string& path);
+
+  bool has_section(std::string_view section) const;
+  /// Every value given for key in section, in file order (empty when never given).
+  const std::vector<std::string>& values(std::string_view section, std::string_view key) const;
+  /// Whether the key appears in the section at all (even with an empty value).
+  bool has(std::string_view section, std::string_view key) const;
+  /// Sets (replaces) a value; used for built-in defaults and by tests.
+  void set(std::string section, std::string key, std::vector<std::string> values);
+  std::vector<std::string> sections() const;
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
+  std::map<std::string, std::map<std::string, std::vector<std::string>, std::less<>>, std::less<>>
+      data_;
+};
+
+/// Typed lookups of one store's options along a chain of sections, first hit wins: legacy mode
+/// reads `[glance_store]`; multi-store mode reads `[<backend id>]` then `[backend_defaults]`.
+/// A value that does not parse, or is out of bounds, throws Error(kBadStoreConfiguration) whose
+/// message names the section, the option and the reason.
+class OptionReader {
+ public:
+  OptionReader(const ConfigFile& file, std::vector<std::string> sections, std::string store_name);
+
+  /// The raw value, or nullopt when no section sets it.
+  std::optional<std::string> raw(std::string_view name) const;
+  /// A string; an empty value counts as unset, as for oslo.config's falsy checks.
+  std::optional<std::string> get_string(std::string_view name,
+                                        std::optional<std::string> fallback = std::nullopt) const;
+  bool get_bool(std::string_view name, bool fallback) const;
+  std::int64_t get_int(std::string_view name, std::int64_t fallback,
+                       std::optional<std::int64_t> min = std::nullopt,
+                       std::optional<std::int64_t> max = std::nullopt) const;
+  /// Every value of a multi-valued option, from the first section that sets it.
+  std::vector<std::string> get_multi(std::string_view name) const;
+  /// A comma-separated list, items trimmed, empty items dropped.
+  std::vector<std::string> get_list(std::string_view name,
+                                    std::vector<std::string> fallback = {}) const;
+
+  const std::vector<std::string>& sections() const { return sections_; }
+  const std::string& store_name() const { return store_name_; }
+
+  /// Error(kBadStoreConfiguration) for `name`, saying why.
+  [[noreturn]] void fail(std::string_view name, std::string_view why) const;
+
+ private:
+  /// The section that sets name, or nullptr.
+  const std::string* source_of(std::string_view name) const;
+
+  const ConfigFile* file_;
+  std::vector<std::string> sections_;
+  std::string store_name_;
+};
+
+/// Parsing helpers shared with oslo.config's types.
+std::optional<bool> parse_oslo_bool(std::string_view text);
+std::optional<std::int64_t> parse_oslo_int(std::string_view text);
+std::vector<std::string> split_oslo_list(std::string_view text);
+
+}  // namespace glance_store

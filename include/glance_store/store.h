@@ -1,0 +1,161 @@
+// The store interface every driver implements, and the add pipeline's data chunk.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "glance_store/capabilities.h"
+#include "glance_store/config.h"
+#include "glance_store/location.h"
+#include "glance_store/stream.h"
+
+namespace glance_store {
+
+namespace detail {
+struct PooledBuffer;
+}
+
+/// A filled buffer of the add pipeline. Copies share the memory; the buffer goes back to the
+/// pool when the last copy is gone, so a driver may keep one (e.g. for a parallel part upload)
+/// and the pipeline's memory bound still holds.
+class DataChunk {
+ public:
+  DataChunk(std::shared_ptr<detail::PooledBuffer> buffer, std::size_t size);
+  std::span<const std::byte> bytes() const;
+
+ private:
+  std::shared_ptr<detail::PooledBuffer> buffer_;
+  std::size_t size_;
+};
+
+/// Where an add's bytes go: one per add, created by the driver. The pipeline calls write() with
+/// each chunk in order, then commit() once, or abort() on any failure.
+class ImageWriter {
+ public:
+  virtual ~ImageWriter() = default;
+  virtual void write(const DataChunk& chunk) = 0;
+  struct Committed {
+    std::string location;
+    nlohmann::json metadata = nlohmann::json::object();
+  };
+  /// Makes the image visible and durable; throws Error (Duplicate, StorageFull, …).
+  virtual Committed commit(std::uint64_t total_bytes) = 0;
+  /// Removes everything the add left behind; never throws.
+  virtual void abort() noexcept = 0;
+};
+
+/// Called with every byte of an add exactly once, in order (glance_store's verifier.update).
+/// Throwing from it fails the add.
+using Verifier = std::function<void(std::span<const std::byte>)>;
+
+/// What add() returns (glance_store's 5-tuple).
+struct AddResult {
+  std::string location;
+  std::uint64_t bytes_written = 0;
+  std::string checksum;   ///< md5, lowercase hex
+  std::string multihash;  ///< the requested algorithm, lowercase hex
+  std::string hash_algo;
+  nlohmann::json metadata = nlohmann::json::object();
+};
+
+/// Memory bound of the add pipeline: at most buffer_size × buffer_count bytes in flight.
+struct PipelineOptions {
+  std::size_t buffer_size = 1 << 20;
+  std::size_t buffer_count = 8;
+};
+
+/// A configured store of one type (glance_store's driver.Store). Operations check the
+/// store's capabilities first and fail with StoreGetNotSupported, StoreRandomGetNotSupported,
+/// StoreAddDisabled or StoreDeleteNotSupported.
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// The store type: "file", "s3", "swift", "http".
+  virtual std::string_view type() const = 0;
+  /// The name glance_store uses in BadStoreConfiguration messages ("filesystem", "s3", …).
+  virtual std::string_view config_name() const = 0;
+  /// The schemes this store serves (first is the one it writes).
+  const std::vector<std::string>& schemes() const;
+  /// The backend id in multi-store mode; empty in legacy mode.
+  const std::string& backend_id() const { return backend_id_; }
+
+  CapabilitySet& capabilities() { return capabilities_; }
+  const CapabilitySet& capabilities() const { return capabilities_; }
+  /// Whether add is possible; when not, add_disabled_reason() says why.
+  bool add_enabled() const { return capabilities_.is_capable(Capability::kWriteAccess); }
+  const std::string& add_disabled_reason() const { return add_disabled_reason_; }
+
+  /// Reads the options and prepares the store for adds. A BadStoreConfiguration from the add
+  /// configuration removes WRITE_ACCESS (the store stays readable) and is rethrown only with
+  /// `rethrow`. Errors in the values themselves (a bad integer) are always thrown.
+  void configure(bool rethrow = false);
+
+  /// Parses a URI of one of this store's schemes. Throws BadStoreUri.
+  virtual std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const = 0;
+
+  /// Streams an image, or `length` bytes of it from `offset`. Throws NotFound, Forbidden, …
+  GetResult get(const StoreLocation& location, std::uint64_t offset = 0,
+                std::optional<std::uint64_t> length = std::nullopt);
+  /// The size of an image in bytes. Throws NotFound, …
+  std::uint64_t get_size(const StoreLocation& location);
+  /// Deletes an image. Throws NotFound, Forbidden, StoreDeleteNotSupported, …
+  void remove(const StoreLocation& location);
+  /// Stores an image read once from `data`. `size` 0 means unknown; otherwise more or less
+  /// data than declared fails with Invalid and leaves nothing behind. The hashing algorithm is
+  /// checked before a byte is read (UnknownHashingAlgo).
+  AddResult add(std::string_view image_id, InputStream& data, std::uint64_t size,
+                std::string_view hashing_algo = "sha512", const Verifier* verifier = nullptr);
+  /// Grants access to tenants; a no-op for stores without ACLs.
+  virtual void set_acls(const StoreLocation& location, bool is_public,
+                        const std::vector<std::string>& read_tenants,
+                        const std::vector<std::string>& write_tenants);
+  /// The prefix of the locations this store writes (multi-store's url_prefix).
+  virtual std::string url_prefix() const = 0;
+  /// The store's `weight` option (multi-store), 0 otherwise.
+  std::int64_t weight() const { return weight_; }
+  const std::optional<std::string>& description() const { return description_; }
+  const PipelineOptions& pipeline_options() const { return pipeline_; }
+
+ protected:
+  Store(OptionReader options, std::string backend_id, std::vector<std::string> schemes,
+        std::uint32_t static_capabilities);
+
+  const OptionReader& options() const { return options_; }
+
+  /// Driver hooks, called after the capability checks.
+  virtual void configure_add() = 0;
+  virtual GetResult do_get(const StoreLocation& location, std::uint64_t offset,
+                           std::optional<std::uint64_t> length) = 0;
+  virtual std::uint64_t do_get_size(const StoreLocation& location) = 0;
+  virtual void do_remove(const StoreLocation& location) = 0;
+  /// Prepares an add: chooses where it goes, checks for a Duplicate, opens the writer.
+  virtual std::unique_ptr<ImageWriter> begin_add(std::string_view image_id,
+                                                 std::uint64_t size) = 0;
+
+ private:
+  OptionReader options_;
+  std::string backend_id_;
+  std::vector<std::string> schemes_;
+  CapabilitySet capabilities_;
+  std::string add_disabled_reason_;
+  std::int64_t weight_ = 0;
+  std::optional<std::string> description_;
+  PipelineOptions pipeline_;
+};
+
+/// glance_store's check_location_metadata: a dict whose values are strings, lists or dicts,
+/// recursively. Throws Error(kBackendException) naming the offending key.
+void check_location_metadata(const nlohmann::json& metadata, std::string_view driver = "");
+
+}  // namespace glance_store

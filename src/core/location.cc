@@ -1,0 +1,85 @@
+#include "glance_store/location.h"
+
+#include <array>
+
+#include "core/url.h"
+#include "glance_store/error.h"
+
+namespace glance_store {
+
+std::string dispatch_scheme(std::string_view uri) { return internal::split_url(uri).scheme; }
+
+std::string redact_uri(std::string_view uri) {
+  const std::size_t sep = uri.find("://");
+  if (sep == std::string_view::npos) return std::string(uri);
+  const std::size_t start = sep + 3;
+  const std::size_t at = uri.find('@', start);
+  if (at == std::string_view::npos) return std::string(uri);
+  std::string_view userinfo = uri.substr(start, at - start);
+  const std::size_t colon = userinfo.rfind(':');
+  if (colon == std::string_view::npos) return std::string(uri);
+  std::string out(uri.substr(0, start));
+  out += userinfo.substr(0, colon + 1);
+  out += "***";
+  out += uri.substr(at);
+  return out;
+}
+
+void SchemeRegistry::add(const std::string& scheme, LocationParser parser) {
+  parsers_[scheme] = std::move(parser);
+}
+
+bool SchemeRegistry::knows(std::string_view scheme) const {
+  return parsers_.find(scheme) != parsers_.end();
+}
+
+std::vector<std::string> SchemeRegistry::schemes() const {
+  std::vector<std::string> out;
+  for (const auto& [scheme, unused] : parsers_) out.push_back(scheme);
+  return out;
+}
+
+std::unique_ptr<StoreLocation> SchemeRegistry::parse(std::string_view uri) const {
+  const std::string scheme = dispatch_scheme(uri);
+  auto it = parsers_.find(scheme);
+  if (it == parsers_.end()) throw unknown_scheme_error(scheme);
+  return it->second(uri);
+}
+
+namespace {
+
+struct TypeSchemes {
+  std::string_view type;
+  std::vector<std::string> schemes;
+};
+
+const std::array<TypeSchemes, 4>& type_table() {
+  static const std::array<TypeSchemes, 4> kTable = {{
+      {"file", {"file", "filesystem"}},
+      {"http", {"http", "https"}},
+      {"s3", {"s3", "s3+http", "s3+https"}},
+      {"swift", {"swift+https", "swift", "swift+http", "swift+config"}},
+  }};
+  return kTable;
+}
+
+}  // namespace
+
+const std::vector<std::string>& schemes_of_type(std::string_view store_type) {
+  static const std::vector<std::string> kNone;
+  for (const auto& entry : type_table()) {
+    if (entry.type == store_type) return entry.schemes;
+  }
+  return kNone;
+}
+
+std::string_view type_of_scheme(std::string_view scheme) {
+  for (const auto& entry : type_table()) {
+    for (const auto& s : entry.schemes) {
+      if (s == scheme) return entry.type;
+    }
+  }
+  return "";
+}
+
+}  // namespace glance_store

@@ -1,0 +1,298 @@
+#include "drivers/filesystem/fs_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/log.h"
+#include "drivers/filesystem/fs_location.h"
+#include "glance_store/error.h"
+
+namespace glance_store::filesystem {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kMaxImageIdLength = 200;  // leaves room for the temporary's suffix
+
+std::string canonical_or_lexical(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec) p = fs::absolute(path).lexically_normal();
+  std::string out = p.string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+// Reads [offset, offset + remaining) of a file, into the caller's buffers.
+class FileReader final : public InputStream {
+ public:
+  FileReader(int fd, std::uint64_t offset, std::uint64_t remaining)
+      : fd_(fd), offset_(offset), remaining_(remaining) {
+    ::posix_fadvise(fd_, static_cast<off_t>(offset), 0, POSIX_FADV_SEQUENTIAL);
+  }
+  ~FileReader() override { ::close(fd_); }
+
+  std::size_t read(std::span<std::byte> out) override {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_));
+    if (want == 0) return 0;
+    for (;;) {
+      const ssize_t n = ::pread(fd_, out.data(), want, static_cast<off_t>(offset_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        throw Error(ErrorKind::kBackendException,
+                    std::string("cannot read the image: ") + std::strerror(err), err);
+      }
+      offset_ += static_cast<std::uint64_t>(n);
+      remaining_ = n == 0 ? 0 : remaining_ - static_cast<std::uint64_t>(n);
+      return static_cast<std::size_t>(n);
+    }
+  }
+
+ private:
+  int fd_;
+  std::uint64_t offset_;
+  std::uint64_t remaining_;
+};
+
+}  // namespace
+
+void validate_image_id(std::string_view id) {
+  const auto invalid = [&](std::string_view why) {
+    throw Error(ErrorKind::kInvalid, "Invalid image id: " + std::string(why));
+  };
+  if (id.empty()) invalid("it is empty");
+  if (id == "." || id == "..") invalid("'.' and '..' are not image ids");
+  if (id.front() == '.') invalid("it must not start with '.'");
+  if (id.find('/') != std::string_view::npos) invalid("it must not contain '/'");
+  if (id.find('\0') != std::string_view::npos) invalid("it must not contain a NUL byte");
+  if (id.size() > kMaxImageIdLength) invalid("it is longer than 200 bytes");
+}
+
+FilesystemStore::FilesystemStore(OptionReader options, std::string backend_id,
+                                 std::string default_datadir)
+    : Store(std::move(options), std::move(backend_id), schemes_of_type("file"),
+            Capability::kReadRandom | Capability::kWriteAccess | Capability::kDriverReusable),
+      default_datadir_(std::move(default_datadir)),
+      executor_(std::make_unique<TimeoutExecutor>(0, 1, 100)) {}
+
+std::unique_ptr<StoreLocation> FilesystemStore::parse_location(std::string_view uri) const {
+  return FileLocation::parse(uri);
+}
+
+std::vector<std::string> FilesystemStore::datadirs() const {
+  std::vector<std::string> out;
+  for (const auto& [priority, dirs] : by_priority_) out.insert(out.end(), dirs.begin(), dirs.end());
+  return out;
+}
+
+void FilesystemStore::configure_add() {
+  options_ = FilesystemOptions::read(options(), default_datadir_);
+  executor_ = std::make_unique<TimeoutExecutor>(
+      static_cast<double>(options_.timeout), static_cast<std::size_t>(options_.thread_pool_size),
+      static_cast<int>(options_.threadpool_threshold));
+  by_priority_.clear();
+  canonical_dirs_.clear();
+  by_priority_ = datadirs_by_priority(options_);
+  // Reads stay possible inside the configured datadirs even when the checks below fail.
+  for (const auto& dir : datadirs()) canonical_dirs_.push_back(canonical_or_lexical(dir));
+  file_mode_ = file_mode(options_.file_perm);
+  for (const auto& dir : datadirs()) prepare_directory(dir);
+  canonical_dirs_.clear();
+  for (const auto& dir : datadirs()) canonical_dirs_.push_back(canonical_or_lexical(dir));
+  metadata_ = nlohmann::json::array();
+  if (options_.metadata_file) metadata_ = load_metadata_file(*options_.metadata_file);
+  for (const auto& dir : datadirs()) remove_stale_temporaries(dir);
+}
+
+void FilesystemStore::prepare_directory(const std::string& dir) const {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    internal::logger()->info("Directory to write image files does not exist ({}). Creating.", dir);
+    fs::create_directories(dir, ec);
+    if (ec && !fs::is_directory(dir)) {  // another process may have won the race
+      throw bad_store_configuration_error("filesystem", "Unable to create datadir: " + dir);
+    }
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    throw bad_store_configuration_error("filesystem", "Permission to write in " + dir + " denied");
+  }
+  if (file_mode_ == 0) return;
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) return;
+  mode_t mode = st.st_mode & 07777;
+  if ((file_mode_ & S_IRWXO) != 0) mode |= S_IXOTH;
+  if ((file_mode_ & S_IRWXG) != 0) mode |= S_IXGRP;
+  if (mode != (st.st_mode & 07777) && ::chmod(dir.c_str(), mode) != 0) {
+    internal::logger()->warn(
+        "Unable to set execution permission of owner-group and/or other-users to datadir: {}",
+        dir);
+  }
+}
+
+// A temporary whose lock can be taken belongs to an add that died: remove it. A live add holds
+// its lock until the rename, so it is never touched.
+void FilesystemStore::remove_stale_temporaries(const std::string& dir) const {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (const dirent* entry = ::readdir(d)) {
+    if (!is_temporary_name(entry->d_name)) continue;
+    const std::string path = dir + "/" + entry->d_name;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    struct stat by_fd{};
+    struct stat by_name{};
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &by_fd) == 0 &&
+        S_ISREG(by_fd.st_mode) && ::lstat(path.c_str(), &by_name) == 0 &&
+        by_fd.st_ino == by_name.st_ino) {
+      if (::unlink(path.c_str()) == 0) {
+        internal::logger()->info("Removed the leftover of an interrupted add: {}", path);
+      }
+    }
+    ::close(fd);
+  }
+  ::closedir(d);
+}
+
+std::uint64_t FilesystemStore::free_space(const std::string& dir) const {
+  return executor_->run<std::uint64_t>([&]() -> std::uint64_t {
+    struct statvfs st{};
+    if (syscalls_->statvfs(dir.c_str(), &st) != 0) return 0;
+    return static_cast<std::uint64_t>(st.f_bavail) * st.f_bsize;
+  });
+}
+
+std::string FilesystemStore::choose_datadir(std::uint64_t size) const {
+  for (const auto& [priority, dirs] : by_priority_) {
+    std::string best;
+    std::uint64_t most_free = 0;
+    for (const auto& dir : dirs) {
+      const std::uint64_t free = free_space(dir);
+      if (free >= size && free > most_free) {
+        most_free = free;
+        best = dir;
+      }
+    }
+    if (!best.empty()) return best;
+  }
+  throw Error(ErrorKind::kStorageFull,
+              "There is no enough disk space left on the image storage media. requested=" +
+                  std::to_string(size));
+}
+
+std::string FilesystemStore::url_prefix() const {
+  const auto dirs = datadirs();
+  if (dirs.empty()) return "file://";
+  try {
+    return "file://" + choose_datadir(0);
+  } catch (const Error&) {
+    return "file://" + dirs.front();
+  }
+}
+
+std::string FilesystemStore::resolve(const StoreLocation& location) const {
+  const auto* file = dynamic_cast<const FileLocation*>(&location);
+  if (file == nullptr) throw Error(ErrorKind::kBadStoreUri, "not a file:// location");
+  const std::string path = canonical_or_lexical(file->path());
+  const std::size_t slash = path.rfind('/');
+  const std::string parent = path.substr(0, slash);
+  const std::string name = path.substr(slash + 1);
+  const bool inside = std::find(canonical_dirs_.begin(), canonical_dirs_.end(), parent) !=
+                      canonical_dirs_.end();
+  if (!inside || name.empty() || name.front() == '.') {
+    throw Error(ErrorKind::kForbidden,
+                "The location " + file->path() + " is not an image of this store's datadirs");
+  }
+  return path;
+}
+
+GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t offset,
+                                  std::optional<std::uint64_t> length) {
+  const std::string path = resolve(location);
+  const std::uint64_t size = do_get_size(location);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) throw not_found_error(path);
+    const int err = errno;
+    throw Error(ErrorKind::kForbidden, "cannot open " + path + ": " + std::strerror(err), err);
+  }
+  const std::uint64_t available = offset >= size ? 0 : size - offset;
+  const std::uint64_t deliver = length ? std::min(*length, available) : available;
+  return {std::make_unique<FileReader>(fd, offset, deliver), deliver};
+}
+
+std::uint64_t FilesystemStore::do_get_size(const StoreLocation& location) {
+  const std::string path = resolve(location);
+  return executor_->run<std::uint64_t>([&]() -> std::uint64_t {
+    struct stat st{};
+    if (syscalls_->stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      throw not_found_error(path);
+    }
+    return static_cast<std::uint64_t>(st.st_size);
+  });
+}
+
+void FilesystemStore::do_remove(const StoreLocation& location) {
+  const std::string path = resolve(location);
+  executor_->run<int>([&]() -> int {
+    if (syscalls_->unlink(path.c_str()) == 0) return 0;
+    const int err = errno;
+    if (err == ENOENT) throw not_found_error(path);
+    throw Error(ErrorKind::kForbidden, "You cannot delete file " + path, err);
+  });
+  internal::logger()->debug("Deleted image at {}", path);
+}
+
+nlohmann::json FilesystemStore::metadata_for(const std::string& path) const {
+  for (const auto& entry : metadata_) {
+    std::string mount = entry["mountpoint"].get<std::string>();
+    while (mount.size() > 1 && mount.back() == '/') mount.pop_back();
+    if (path == mount || path.starts_with(mount == "/" ? mount : mount + "/")) return entry;
+  }
+  if (!metadata_.empty()) {
+    internal::logger()->error(
+        "The image path {} does not match with any of the mountpoint defined in metadata: {}. "
+        "An empty dictionary will be returned to the client.",
+        path, metadata_.dump());
+  }
+  return nlohmann::json::object();
+}
+
+std::unique_ptr<ImageWriter> FilesystemStore::begin_add(std::string_view image_id,
+                                                        std::uint64_t size) {
+  validate_image_id(image_id);
+  const std::string dir = choose_datadir(size);
+  for (const auto& candidate : datadirs()) {
+    const std::string existing = candidate + "/" + std::string(image_id);
+    struct stat st{};
+    if (syscalls_->stat(existing.c_str(), &st) == 0) throw duplicate_error(existing);
+  }
+  return open_image_writer(syscalls_, dir, std::string(image_id), file_mode_,
+                           options_.thin_provisioning,
+                           static_cast<std::uint64_t>(options_.chunk_size),
+                           metadata_for(dir + "/" + std::string(image_id)));
+}
+
+}  // namespace glance_store::filesystem
+
+#include "drivers/filesystem/filesystem.h"
+
+namespace glance_store::filesystem {
+
+std::unique_ptr<Store> make_filesystem_store(OptionReader options, std::string backend_id,
+                                             std::string default_datadir) {
+  return std::make_unique<FilesystemStore>(std::move(options), std::move(backend_id),
+                                           std::move(default_datadir));
+}
+
+std::unique_ptr<StoreLocation> parse_file_location(std::string_view uri) {
+  return FileLocation::parse(uri);
+}
+
+}  // namespace glance_store::filesystem

@@ -1,0 +1,84 @@
+// The filesystem store (internal header; the public entry is make_filesystem_store).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "drivers/filesystem/fs_options.h"
+#include "drivers/filesystem/fs_syscalls.h"
+#include "drivers/filesystem/fs_timeout.h"
+#include "glance_store/error.h"
+#include "glance_store/store.h"
+
+namespace glance_store::filesystem {
+
+class FilesystemStore final : public Store {
+ public:
+  FilesystemStore(OptionReader options, std::string backend_id, std::string default_datadir);
+
+  std::string_view type() const override { return "file"; }
+  std::string_view config_name() const override { return "filesystem"; }
+  std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const override;
+  std::string url_prefix() const override;
+
+  /// Test seam: the system calls made from now on.
+  void set_syscalls_for_testing(std::shared_ptr<Syscalls> syscalls) {
+    syscalls_ = std::move(syscalls);
+  }
+  /// The datadirs, highest priority first (after configure).
+  std::vector<std::string> datadirs() const;
+  const FilesystemOptions& fs_options() const { return options_; }
+  const TimeoutExecutor* timeout_executor() const { return executor_.get(); }
+
+  /// Where an add of `size` bytes goes: the highest priority with a datadir that has room
+  /// (free ≥ size and > 0), the one with most free space within it. Throws StorageFull.
+  std::string choose_datadir(std::uint64_t size) const;
+
+ protected:
+  void configure_add() override;
+  GetResult do_get(const StoreLocation& location, std::uint64_t offset,
+                   std::optional<std::uint64_t> length) override;
+  std::uint64_t do_get_size(const StoreLocation& location) override;
+  void do_remove(const StoreLocation& location) override;
+  std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size) override;
+
+ private:
+  /// The absolute path of a location, checked to name an image inside a datadir (Forbidden).
+  std::string resolve(const StoreLocation& location) const;
+  std::uint64_t free_space(const std::string& dir) const;
+  void prepare_directory(const std::string& dir) const;
+  void remove_stale_temporaries(const std::string& dir) const;
+  nlohmann::json metadata_for(const std::string& path) const;
+
+  std::string default_datadir_;
+  FilesystemOptions options_;
+  std::map<std::int64_t, std::vector<std::string>, std::greater<>> by_priority_;
+  std::vector<std::string> canonical_dirs_;  // for the "inside a datadir" check
+  unsigned file_mode_ = 0;
+  nlohmann::json metadata_ = nlohmann::json::array();
+  std::shared_ptr<Syscalls> syscalls_ = Syscalls::posix();
+  std::unique_ptr<TimeoutExecutor> executor_;
+};
+
+/// Image ids become file names: empty, ".", "..", a leading ".", "/" or NUL → Invalid.
+void validate_image_id(std::string_view image_id);
+
+/// Maps a failed write's errno: ENOSPC/EFBIG/EDQUOT → StorageFull, EACCES/EPERM/EROFS →
+/// StorageWriteDenied, anything else → BackendException naming the operation.
+Error write_error(int err, std::string_view what);
+
+/// The writer of one add: a locked temporary file beside the final name (internal).
+std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls,
+                                               std::string dir, std::string image_id,
+                                               unsigned file_mode, bool thin,
+                                               std::uint64_t chunk_size,
+                                               nlohmann::json metadata);
+
+/// Whether a directory entry is one of our add temporaries (".<id>.tmp.<pid>.<hex>").
+bool is_temporary_name(std::string_view name);
+
+}  // namespace glance_store::filesystem

@@ -1,0 +1,233 @@
+// Crash-safe writes: an image is written under a locked temporary name in its datadir, made
+// durable, then renamed into place without ever replacing an existing image.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "core/log.h"
+#include "drivers/filesystem/fs_store.h"
+#include "glance_store/error.h"
+
+namespace glance_store::filesystem {
+namespace {
+
+// Start writeback every few MiB so the final fsync has little left to do.
+constexpr std::uint64_t kWritebackWindow = 8ULL << 20;
+
+bool all_zero(const std::byte* p, std::size_t n) {
+  return n == 0 || (p[0] == std::byte{0} && std::memcmp(p, p + 1, n - 1) == 0);
+}
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+class FileImageWriter final : public ImageWriter {
+ public:
+  FileImageWriter(std::shared_ptr<Syscalls> sys, std::string dir, std::string image_id,
+                  unsigned mode, bool thin, std::uint64_t chunk, nlohmann::json metadata)
+      : sys_(std::move(sys)),
+        dir_(std::move(dir)),
+        final_path_(dir_ + "/" + image_id),
+        mode_(mode),
+        thin_(thin),
+        chunk_(std::max<std::uint64_t>(chunk, 1)),
+        metadata_(std::move(metadata)) {
+    open_temporary(image_id);
+  }
+
+  ~FileImageWriter() override { abort(); }
+
+  void write(const DataChunk& chunk) override {
+    std::span<const std::byte> data = chunk.bytes();
+    if (!thin_) {
+      write_at(data.data(), data.size(), offset_);
+    } else {
+      write_skipping_zero_chunks(data);
+    }
+    offset_ += data.size();
+    if (offset_ - synced_ >= kWritebackWindow) {
+      ::sync_file_range(fd_, static_cast<off_t>(synced_), static_cast<off_t>(offset_ - synced_),
+                        SYNC_FILE_RANGE_WRITE);
+      synced_ = offset_;
+    }
+  }
+
+  Committed commit(std::uint64_t total_bytes) override {
+    if (thin_ && written_end_ < total_bytes &&
+        sys_->ftruncate(fd_, static_cast<off_t>(total_bytes)) != 0) {
+      throw write_error(errno, "cannot extend " + temp_path_);
+    }
+    if (mode_ != 0 && ::fchmod(fd_, mode_) != 0) {
+      internal::logger()->warn("Unable to set permission to image: {}", final_path_);
+    }
+    if (sys_->fsync(fd_) != 0) throw write_error(errno, "cannot flush " + temp_path_);
+    if (sys_->rename_noreplace(temp_path_.c_str(), final_path_.c_str()) != 0) {
+      const int err = errno;
+      if (err == EEXIST) throw duplicate_error(final_path_);
+      throw write_error(err, "cannot rename the image into " + final_path_);
+    }
+    temp_path_.clear();  // the file is the image now: abort must not touch it
+    sync_directory();
+    ::close(fd_);
+    fd_ = -1;
+    return {"file://" + final_path_, metadata_};
+  }
+
+  void abort() noexcept override {
+    if (!temp_path_.empty()) {
+      if (sys_->unlink(temp_path_.c_str()) != 0 && errno != ENOENT) {
+        internal::logger()->error("Unable to remove partial image data {}: {}", temp_path_,
+                                  std::strerror(errno));
+      }
+      temp_path_.clear();
+    }
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+ private:
+  // A cleanup in another process may unlink a temporary between our open and our lock; the
+  // name is then checked to still be ours, and a new one taken if not.
+  void open_temporary(const std::string& image_id) {
+    const std::string pid = std::to_string(::getpid());
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      std::string path = dir_ + "/." + image_id + ".tmp." + pid + "." + random_suffix();
+      const int fd = sys_->open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd < 0) {
+        if (errno == EEXIST) continue;
+        throw write_error(errno, "cannot create a file in " + dir_);
+      }
+      struct stat by_fd{};
+      struct stat by_name{};
+      if (::flock(fd, LOCK_EX) == 0 && ::fstat(fd, &by_fd) == 0 &&
+          ::lstat(path.c_str(), &by_name) == 0 && by_fd.st_ino == by_name.st_ino &&
+          by_fd.st_dev == by_name.st_dev) {
+        fd_ = fd;
+        temp_path_ = std::move(path);
+        return;
+      }
+      ::close(fd);
+    }
+    throw Error(ErrorKind::kBackendException, "cannot create a temporary file in " + dir_);
+  }
+
+  void write_at(const std::byte* data, std::size_t size, std::uint64_t offset) {
+    while (size > 0) {
+      const ssize_t n = sys_->pwrite(fd_, data, size, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw write_error(errno, "cannot write " + temp_path_);
+      }
+      if (n == 0) throw write_error(ENOSPC, "cannot write " + temp_path_);
+      data += n;
+      size -= static_cast<std::size_t>(n);
+      offset += static_cast<std::uint64_t>(n);
+    }
+    written_end_ = std::max(written_end_, offset);
+  }
+
+  // Thin provisioning: chunks of `chunk_` bytes (aligned on the file) that are all zero are not
+  // written, leaving holes; runs of other chunks are written with one call.
+  void write_skipping_zero_chunks(std::span<const std::byte> data) {
+    std::size_t pos = 0;
+    std::size_t run_start = 0;
+    bool in_run = false;
+    while (pos < data.size()) {
+      const std::uint64_t abs = offset_ + pos;
+      const std::size_t len = static_cast<std::size_t>(
+          std::min<std::uint64_t>(chunk_ - abs % chunk_, data.size() - pos));
+      const bool zero = all_zero(data.data() + pos, len);
+      if (!zero && !in_run) {
+        run_start = pos;
+        in_run = true;
+      } else if (zero && in_run) {
+        write_at(data.data() + run_start, pos - run_start, offset_ + run_start);
+        in_run = false;
+      }
+      pos += len;
+    }
+    if (in_run) write_at(data.data() + run_start, pos - run_start, offset_ + run_start);
+  }
+
+  void sync_directory() {
+    const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;
+    if (sys_->fsync(dfd) != 0) {
+      internal::logger()->warn("Unable to flush directory {}: {}", dir_, std::strerror(errno));
+    }
+    ::close(dfd);
+  }
+
+  std::shared_ptr<Syscalls> sys_;
+  std::string dir_;
+  std::string final_path_;
+  std::string temp_path_;
+  unsigned mode_;
+  bool thin_;
+  std::uint64_t chunk_;
+  nlohmann::json metadata_;
+  int fd_ = -1;
+  std::uint64_t offset_ = 0;
+  std::uint64_t written_end_ = 0;
+  std::uint64_t synced_ = 0;
+};
+
+}  // namespace
+
+Error write_error(int err, std::string_view what) {
+  switch (err) {
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT:
+      return {ErrorKind::kStorageFull, "", err};
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return {ErrorKind::kStorageWriteDenied, "", err};
+    default:
+      return {ErrorKind::kBackendException,
+              std::string(what) + ": " + std::strerror(err), err};
+  }
+}
+
+bool is_temporary_name(std::string_view name) {
+  // ".<id>.tmp.<pid>.<16 hex digits>"
+  if (name.size() < 2 || name.front() != '.') return false;
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos || name.size() - dot - 1 != 16) return false;
+  if (!std::all_of(name.begin() + static_cast<std::ptrdiff_t>(dot) + 1, name.end(),
+                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; })) {
+    return false;
+  }
+  const std::string_view head = name.substr(0, dot);
+  const std::size_t pid_dot = head.rfind('.');
+  if (pid_dot == std::string_view::npos || pid_dot + 1 == head.size()) return false;
+  if (!std::all_of(head.begin() + static_cast<std::ptrdiff_t>(pid_dot) + 1, head.end(),
+                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; })) {
+    return false;
+  }
+  return head.substr(0, pid_dot).ends_with(".tmp") && pid_dot > 5;
+}
+
+std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls,
+                                               std::string dir, std::string image_id,
+                                               unsigned file_mode, bool thin,
+                                               std::uint64_t chunk_size,
+                                               nlohmann::json metadata) {
+  return std::make_unique<FileImageWriter>(std::move(syscalls), std::move(dir),
+                                           std::move(image_id), file_mode, thin, chunk_size,
+                                           std::move(metadata));
+}
+
+}  // namespace glance_store::filesystem

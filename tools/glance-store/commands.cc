@@ -1,0 +1,266 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
+
+#include "cli.h"
+#include "glance_store/hashing.h"
+
+namespace glance_store::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string default_datadir() {
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  std::string base;
+  if (xdg != nullptr && *xdg != '\0') {
+    base = xdg;
+  } else {
+    const char* home = std::getenv("HOME");
+    base = std::string(home != nullptr && *home != '\0' ? home : "/tmp") + "/.local/share";
+  }
+  return base + "/glance-store/images";
+}
+
+std::string new_uuid() {
+  std::random_device rd;
+  unsigned char b[16];
+  for (auto& byte : b) byte = static_cast<unsigned char>(rd());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                b[14], b[15]);
+  return out;
+}
+
+void print_json(const Json& value) { std::printf("%s\n", value.dump(2).c_str()); }
+
+[[noreturn]] void io_failure(const std::string& what, int err) {
+  throw Error(ErrorKind::kBackendException, what + ": " + std::strerror(err), err);
+}
+
+// Counts what passes through, for the progress bar.
+class ProgressStream final : public InputStream {
+ public:
+  ProgressStream(InputStream& inner, Progress& progress) : inner_(inner), progress_(progress) {}
+  std::size_t read(std::span<std::byte> out) override {
+    const std::size_t n = inner_.read(out);
+    progress_.advance(n);
+    return n;
+  }
+
+ private:
+  InputStream& inner_;
+  Progress& progress_;
+};
+
+void write_all(int fd, const std::byte* data, std::size_t size, const std::string& name) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      io_failure("cannot write " + name, errno);
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+// Where get's bytes go: stdout, a device or pipe written in place, or a regular file written
+// under a temporary name beside it and renamed when complete.
+class Sink {
+ public:
+  explicit Sink(const std::string& path) : path_(path) {
+    if (path.empty() || path == "-") {
+      fd_ = STDOUT_FILENO;
+      name_ = "standard output";
+      return;
+    }
+    name_ = path;
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd_ < 0) io_failure("cannot open " + path, errno);
+      owned_ = true;
+      return;
+    }
+    temp_ = path + ".glance-store-" + std::to_string(::getpid()) + ".part";
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd_ < 0) io_failure("cannot create " + temp_, errno);
+    owned_ = true;
+  }
+  ~Sink() {
+    if (owned_ && fd_ >= 0) ::close(fd_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+  }
+
+  void write(const std::byte* data, std::size_t size) { write_all(fd_, data, size, name_); }
+
+  void complete() {
+    if (temp_.empty()) return;
+    if (::fsync(fd_) != 0) io_failure("cannot flush " + temp_, errno);
+    ::close(fd_);
+    fd_ = -1;
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) io_failure("cannot rename to " + path_, errno);
+    temp_.clear();
+  }
+
+ private:
+  std::string path_;
+  std::string name_;
+  std::string temp_;
+  int fd_ = -1;
+  bool owned_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<StoreRegistry> open_registry(const GlobalOptions& global, ConfigFile& storage) {
+  std::string path = global.config_path;
+  if (path.empty()) {
+    const char* env = std::getenv("GLANCE_STORE_CONFIG");
+    if (env != nullptr) path = env;
+  }
+  if (!path.empty()) {
+    storage = ConfigFile::load(path);
+  } else {
+    storage = ConfigFile();
+    storage.set("glance_store", "stores", {"file"});
+    storage.set("glance_store", "default_store", {"file"});
+    storage.set("glance_store", "filesystem_store_datadir", {default_datadir()});
+  }
+  return StoreRegistry::create(storage);
+}
+
+int run_add(const GlobalOptions& global, const AddOptions& options) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  int fd = STDIN_FILENO;
+  std::uint64_t size = 0;
+  if (options.file != "-") {
+    fd = ::open(options.file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) io_failure("cannot open " + options.file, errno);
+    struct stat st{};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<std::uint64_t>(st.st_size);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  if (options.size) size = *options.size;
+  const std::string id = options.image_id.empty() ? new_uuid() : options.image_id;
+
+  FdInputStream source(fd);
+  Progress progress("add", size);
+  ProgressStream counted(source, progress);
+  AddResult result;
+  try {
+    result = registry->add(id, counted, size, options.hash_algo, global.backend);
+  } catch (...) {
+    if (fd != STDIN_FILENO) ::close(fd);
+    throw;
+  }
+  if (fd != STDIN_FILENO) ::close(fd);
+  progress.finish();
+  Json out;
+  out["location"] = result.location;
+  out["size"] = result.bytes_written;
+  out["checksum"] = result.checksum;
+  out["multihash"] = result.multihash;
+  out["hash_algo"] = result.hash_algo;
+  out["metadata"] = Json::parse(result.metadata.dump());
+  print_json(out);
+  return 0;
+}
+
+int run_get(const GlobalOptions& global, const GetOptions& options) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  GetResult got = registry->get(options.uri, options.offset, options.length, global.backend);
+  std::unique_ptr<Hasher> md5;
+  if (!options.checksum.empty()) md5 = Hasher::create("md5");
+  Sink sink(options.output);
+  Progress progress("get", got.size);
+  std::vector<std::byte> buffer(1 << 20);
+  while (std::size_t n = got.stream->read(buffer)) {
+    if (md5) md5->update({buffer.data(), n});
+    sink.write(buffer.data(), n);
+    progress.advance(n);
+  }
+  progress.finish();
+  if (md5) {
+    const std::string actual = md5->hexdigest();
+    if (actual != options.checksum) {
+      throw ToolError{kExitChecksumMismatch, "ChecksumMismatch",
+                      "expected md5 " + options.checksum + ", got " + actual};
+    }
+  }
+  sink.complete();
+  return 0;
+}
+
+int run_size(const GlobalOptions& global, const std::string& uri) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  std::printf("%llu\n", static_cast<unsigned long long>(registry->get_size(uri, global.backend)));
+  return 0;
+}
+
+int run_delete(const GlobalOptions& global, const std::string& uri) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  registry->remove(uri, global.backend);
+  return 0;
+}
+
+int run_parse_uri(const GlobalOptions& global, const std::string& uri, bool show_credentials) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  auto location = registry->parse_any(uri);
+  Json fields = Json::object();
+  for (const auto& field : location->fields()) {
+    if (!field.value) {
+      fields[field.name] = nullptr;
+    } else {
+      fields[field.name] = field.secret && !show_credentials ? "***" : *field.value;
+    }
+  }
+  Json out;
+  out["scheme"] = location->scheme();
+  out["fields"] = fields;
+  out["uri"] = location->uri(!show_credentials);
+  print_json(out);
+  return 0;
+}
+
+int run_stores(const GlobalOptions& global) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  Json list = Json::array();
+  for (Store* store : registry->stores()) {
+    Json entry;
+    entry["name"] = store->backend_id().empty() ? std::string(store->type()) : store->backend_id();
+    entry["type"] = store->type();
+    entry["schemes"] = store->schemes();
+    Json caps = Json::array();
+    for (auto name : capability_names(store->capabilities().mask())) caps.push_back(name);
+    entry["capabilities"] = caps;
+    entry["default"] = registry->is_default(*store);
+    entry["reserved"] = registry->is_reserved(*store);
+    entry["add_enabled"] = store->add_enabled();
+    if (!store->add_enabled()) entry["add_disabled_reason"] = store->add_disabled_reason();
+    list.push_back(entry);
+  }
+  print_json(list);
+  return 0;
+}
+
+}  // namespace glance_store::cli

@@ -1,0 +1,135 @@
+// glance-store: add, get, size and delete images through glance_store's stores.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "cli.h"
+#include "glance_store/hashing.h"
+
+namespace {
+
+using namespace glance_store;
+using namespace glance_store::cli;
+
+std::string exit_code_help() {
+  std::string text =
+      "Exit codes:\n"
+      "  0   success\n"
+      "  1   unexpected internal error\n"
+      "  2   usage error\n"
+      "  3   checksum mismatch (get --checksum)\n";
+  for (ErrorKind kind : kAllErrorKinds) {
+    text += "  " + std::to_string(exit_code(kind)) + "  " + std::string(kind_name(kind)) + "\n";
+  }
+  return text;
+}
+
+// The library's log goes to stderr only when asked for (-v): by default each failure is the
+// single error line the tool prints.
+void set_up_logging(int verbosity) {
+  auto logger = spdlog::stderr_color_mt("glance_store");
+  logger->set_pattern("glance-store: %l: %v");
+  switch (verbosity) {
+    case 0:
+      logger->set_level(spdlog::level::off);
+      break;
+    case 1:
+      logger->set_level(spdlog::level::warn);
+      break;
+    case 2:
+      logger->set_level(spdlog::level::info);
+      break;
+    default:
+      logger->set_level(spdlog::level::debug);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Store, read and delete virtual-machine images through glance_store's stores."};
+  app.footer(exit_code_help());
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  GlobalOptions global;
+  int verbosity = 0;
+  app.add_option("--config", global.config_path,
+                 "glance-api.conf to use (default: $GLANCE_STORE_CONFIG, else a built-in "
+                 "filesystem store under ${XDG_DATA_HOME:-~/.local/share}/glance-store/images)");
+  app.add_option("--backend", global.backend,
+                 "backend id (multi-store) or store type: file, s3, swift, http (legacy)");
+  app.add_flag("-v,--verbose", verbosity, "log to stderr (repeat for more detail)");
+
+  AddOptions add;
+  std::uint64_t add_size = 0;
+  auto* add_cmd = app.add_subcommand("add", "store an image and print its location as JSON");
+  add_cmd->add_option("--image-id", add.image_id, "image id (default: a new UUID)");
+  auto* size_opt =
+      add_cmd->add_option("--size", add_size, "declared size in bytes; 0 means unknown");
+  add_cmd->add_option("--hash-algo", add.hash_algo, "multihash algorithm (default sha512)");
+  add_cmd->add_option("file", add.file, "image file, or - for standard input")->capture_default_str();
+
+  GetOptions get;
+  std::uint64_t get_length = 0;
+  auto* get_cmd = app.add_subcommand("get", "write an image (or a range of it) to stdout or a file");
+  get_cmd->add_option("uri", get.uri, "location URI")->required();
+  get_cmd->add_option("--offset", get.offset, "first byte to read");
+  auto* length_opt = get_cmd->add_option("--length", get_length, "number of bytes to read");
+  get_cmd->add_option("-o,--output", get.output, "output file (default: stdout)");
+  get_cmd->add_option("--checksum", get.checksum,
+                      "expected md5 of the bytes read; exit 3 when they differ");
+
+  std::string uri;
+  auto* size_cmd = app.add_subcommand("size", "print an image's size in bytes");
+  size_cmd->add_option("uri", uri, "location URI")->required();
+  auto* delete_cmd = app.add_subcommand("delete", "delete an image");
+  delete_cmd->add_option("uri", uri, "location URI")->required();
+
+  bool show_credentials = false;
+  auto* parse_cmd =
+      app.add_subcommand("parse-uri", "parse a location URI and print its fields as JSON");
+  parse_cmd->add_option("uri", uri, "location URI")->required();
+  parse_cmd->add_flag("--show-credentials", show_credentials, "print secrets instead of ***");
+
+  auto* stores_cmd = app.add_subcommand("stores", "list the configured stores as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error("UsageError", std::string(e.what()) + " (see glance-store --help)");
+    return kExitUsage;
+  }
+
+  set_up_logging(verbosity);
+  try {
+    if (*add_cmd) {
+      if (*size_opt) add.size = add_size;
+      return run_add(global, add);
+    }
+    if (*get_cmd) {
+      if (*length_opt) get.length = get_length;
+      return run_get(global, get);
+    }
+    if (*size_cmd) return run_size(global, uri);
+    if (*delete_cmd) return run_delete(global, uri);
+    if (*parse_cmd) return run_parse_uri(global, uri, show_credentials);
+    if (*stores_cmd) return run_stores(global);
+  } catch (const Error& e) {
+    print_error(kind_name(e.kind()), e.message());
+    return exit_code(e.kind());
+  } catch (const ToolError& e) {
+    print_error(e.kind, e.message);
+    return e.code;
+  } catch (const std::exception& e) {
+    print_error("InternalError", e.what());
+    return kExitInternal;
+  }
+  return kExitUsage;
+}
