@@ -1,0 +1,34 @@
+# Shared helpers of the project's scripts (sourced, not run).
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+
+# The Debian packages that build the library and the tool.
+BUILD_PACKAGES=(g++ make cmake pkg-config libssl-dev nlohmann-json3-dev libcli11-dev
+  libspdlog-dev libfmt-dev)
+# What the tests need on top: GoogleTest, md5sum/sha512sum, script(1) for the pseudo-terminal.
+TEST_PACKAGES=(googletest libgtest-dev libgmock-dev coreutils bsdutils util-linux)
+
+# Installs the packages that are missing (apt-get only when something is).
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing: ${missing[*]}" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# Configures (once) and builds a build tree: build_tree DIR [cmake args…]
+build_tree() {
+  local dir=$1
+  shift
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc)"
+}
