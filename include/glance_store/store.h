@@ -140,8 +140,7 @@ class Store {
   virtual std::uint64_t do_get_size(const StoreLocation& location) = 0;
   virtual void do_remove(const StoreLocation& location) = 0;
   /// Prepares an add: chooses where it goes, checks for a Duplicate, opens the writer.
-  virtual std::unique_ptr<ImageWriter> begin_add(std::string_view image_id,
-                                                 std::uint64_t size) = 0;
+  virtual std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size) = 0;
 
  private:
   OptionReader options_;

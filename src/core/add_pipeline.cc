@@ -31,8 +31,8 @@ std::string size_message(std::string_view what, std::uint64_t expected, std::uin
 }  // namespace
 
 PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size, Hasher& md5,
-                                Hasher* multihash, const Verifier* verifier,
-                                ImageWriter& writer, const PipelineOptions& options) {
+                                Hasher* multihash, const Verifier* verifier, ImageWriter& writer,
+                                const PipelineOptions& options) {
   PipelineResult result;
   try {
     auto pool = BufferPool::create(options.buffer_size, options.buffer_count);
@@ -45,8 +45,7 @@ PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size
       if (n == 0) break;
       result.bytes += n;
       if (declared_size != 0 && result.bytes > declared_size) {
-        throw Error(ErrorKind::kInvalid,
-                    size_message("Size exceeds", declared_size, result.bytes));
+        throw Error(ErrorKind::kInvalid, size_message("Size exceeds", declared_size, result.bytes));
       }
       DataChunk chunk(std::move(buffer), n);
       md5_queue.post([chunk, &md5] { md5.update(chunk.bytes()); });

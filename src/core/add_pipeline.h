@@ -20,8 +20,8 @@ struct PipelineResult {
 /// (different pool threads), to the verifier, and to `writer`, in order. More data than a
 /// non-zero `declared_size`, or less, fails with Invalid. On any failure `writer.abort()` runs
 /// before the error propagates. `multihash` may be null when it is md5 itself.
-PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size,
-                                Hasher& md5, Hasher* multihash, const Verifier* verifier,
-                                ImageWriter& writer, const PipelineOptions& options);
+PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size, Hasher& md5,
+                                Hasher* multihash, const Verifier* verifier, ImageWriter& writer,
+                                const PipelineOptions& options);
 
 }  // namespace glance_store::internal

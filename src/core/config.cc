@@ -116,8 +116,7 @@ ConfigFile ConfigFile::parse(std::string_view text, std::string_view origin) {
 ConfigFile ConfigFile::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw Error(ErrorKind::kBadStoreConfiguration,
-                "cannot read configuration file " + path);
+    throw Error(ErrorKind::kBadStoreConfiguration, "cannot read configuration file " + path);
   }
   std::ostringstream text;
   text << in.rdbuf();
@@ -231,12 +230,12 @@ std::int64_t OptionReader::get_int(std::string_view name, std::int64_t fallback,
   auto parsed = parse_oslo_int(*value);
   if (!parsed) fail(name, "'" + *value + "' is not an integer");
   if (min && *parsed < *min) {
-    fail(name, "value " + std::to_string(*parsed) + " is below the minimum " +
-                   std::to_string(*min));
+    fail(name,
+         "value " + std::to_string(*parsed) + " is below the minimum " + std::to_string(*min));
   }
   if (max && *parsed > *max) {
-    fail(name, "value " + std::to_string(*parsed) + " is above the maximum " +
-                   std::to_string(*max));
+    fail(name,
+         "value " + std::to_string(*parsed) + " is above the maximum " + std::to_string(*max));
   }
   return *parsed;
 }

@@ -65,9 +65,8 @@ bool Error::is(ErrorKind kind) const noexcept {
   return false;
 }
 
-std::string Error::format(
-    std::string_view pattern,
-    std::initializer_list<std::pair<std::string_view, std::string>> args) {
+std::string Error::format(std::string_view pattern,
+                          std::initializer_list<std::pair<std::string_view, std::string>> args) {
   std::string out;
   out.reserve(pattern.size() + 32);
   std::size_t i = 0;
@@ -115,9 +114,10 @@ Error unknown_scheme_error(std::string_view scheme) {
 }
 
 Error bad_store_configuration_error(std::string_view store_name, std::string_view reason) {
-  return {ErrorKind::kBadStoreConfiguration,
-          Error::format(default_message(ErrorKind::kBadStoreConfiguration),
-                        {{"store_name", std::string(store_name)}, {"reason", std::string(reason)}})};
+  return {
+      ErrorKind::kBadStoreConfiguration,
+      Error::format(default_message(ErrorKind::kBadStoreConfiguration),
+                    {{"store_name", std::string(store_name)}, {"reason", std::string(reason)}})};
 }
 
 }  // namespace glance_store

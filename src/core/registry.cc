@@ -74,8 +74,8 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     entry->name = std::move(name);
     entry->type = std::move(type);
     entry->reserved = reserved;
-    OptionReader reader(config, std::move(sections), entry->type == "file" ? "filesystem"
-                                                                            : entry->type);
+    OptionReader reader(config, std::move(sections),
+                        entry->type == "file" ? "filesystem" : entry->type);
     entry->store = make_store(entry->type, std::move(reader),
                               registry->multi_store_ ? entry->name : "", datadir);
     if (entry->store) {
@@ -118,8 +118,8 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
   } else {
     std::vector<std::string> types;
     const auto& listed = config.values(std::string(kLegacyGroup), "stores");
-    const auto entries = listed.empty() ? std::vector<std::string>{"file", "http"}
-                                        : split_oslo_list(listed.back());
+    const auto entries =
+        listed.empty() ? std::vector<std::string>{"file", "http"} : split_oslo_list(listed.back());
     for (const auto& item : entries) {
       const std::string type = normalise_store_type(item);
       if (type.empty()) {
@@ -181,7 +181,8 @@ Store& StoreRegistry::store_by_name(std::string_view name) const {
     return *e->store;
   }
   if (!multi_store_) return store_for_scheme(name);  // legacy: a scheme names its store too
-  throw Error(ErrorKind::kUnknownScheme, "Store for identifier " + std::string(name) + " not found");
+  throw Error(ErrorKind::kUnknownScheme,
+              "Store for identifier " + std::string(name) + " not found");
 }
 
 Store& StoreRegistry::store_for_scheme(std::string_view scheme) const {
@@ -290,8 +291,8 @@ GetResult StoreRegistry::get(std::string_view uri, std::uint64_t offset,
 }
 
 std::uint64_t StoreRegistry::get_size(std::string_view uri, std::string_view store_name) const {
-  return with_store_for(uri, store_name,
-                        [&](Store& store, const StoreLocation& loc) { return store.get_size(loc); });
+  return with_store_for(
+      uri, store_name, [&](Store& store, const StoreLocation& loc) { return store.get_size(loc); });
 }
 
 void StoreRegistry::remove(std::string_view uri, std::string_view store_name) const {

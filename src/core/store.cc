@@ -22,8 +22,8 @@ void Store::configure(bool rethrow) {
     description_ = options_.get_string("store_description");
   }
   // Our own options: the add pipeline's memory bound (buffer size × count).
-  pipeline_.buffer_size = static_cast<std::size_t>(
-      options_.get_int("add_buffer_size", 1 << 20, 4096, 256LL << 20));
+  pipeline_.buffer_size =
+      static_cast<std::size_t>(options_.get_int("add_buffer_size", 1 << 20, 4096, 256LL << 20));
   pipeline_.buffer_count =
       static_cast<std::size_t>(options_.get_int("add_buffer_count", 8, 2, 1024));
   try {
@@ -82,8 +82,8 @@ AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t
   if (hashing_algo != "md5") multihash = Hasher::create(hashing_algo);
 
   auto writer = begin_add(image_id, size);
-  auto piped = internal::run_add_pipeline(data, size, *md5, multihash.get(), verifier, *writer,
-                                          pipeline_);
+  auto piped =
+      internal::run_add_pipeline(data, size, *md5, multihash.get(), verifier, *writer, pipeline_);
   AddResult result;
   result.location = std::move(piped.committed.location);
   result.bytes_written = piped.bytes;
@@ -128,9 +128,9 @@ void check_value(const nlohmann::json& value, const nlohmann::json& whole, std::
 void check_location_metadata(const nlohmann::json& metadata, std::string_view driver) {
   if (metadata.is_null()) return;
   if (!metadata.is_object()) {
-    throw Error(ErrorKind::kBackendException,
-                "The storage driver " + std::string(driver) + " returned invalid  metadata " +
-                    metadata.dump() + ". This must be a dictionary type");
+    throw Error(ErrorKind::kBackendException, "The storage driver " + std::string(driver) +
+                                                  " returned invalid  metadata " + metadata.dump() +
+                                                  ". This must be a dictionary type");
   }
   for (const auto& [key, value] : metadata.items()) check_value(value, metadata, driver, key);
 }

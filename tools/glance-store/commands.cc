@@ -38,9 +38,9 @@ std::string new_uuid() {
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
   char out[37];
   std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
   return out;
 }
 
@@ -88,7 +88,7 @@ class Sink {
       return;
     }
     name_ = path;
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
       fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd_ < 0) io_failure("cannot open " + path, errno);
@@ -150,8 +150,11 @@ int run_add(const GlobalOptions& global, const AddOptions& options) {
   std::uint64_t size = 0;
   if (options.file != "-") {
     fd = ::open(options.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) io_failure("cannot open " + options.file, errno);
-    struct stat st{};
+    if (fd < 0) {
+      throw ToolError{kExitUsage, "UsageError",
+                      "cannot open " + options.file + ": " + std::strerror(errno)};
+    }
+    struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<std::uint64_t>(st.st_size);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }

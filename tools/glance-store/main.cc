@@ -70,11 +70,13 @@ int main(int argc, char** argv) {
   auto* size_opt =
       add_cmd->add_option("--size", add_size, "declared size in bytes; 0 means unknown");
   add_cmd->add_option("--hash-algo", add.hash_algo, "multihash algorithm (default sha512)");
-  add_cmd->add_option("file", add.file, "image file, or - for standard input")->capture_default_str();
+  add_cmd->add_option("file", add.file, "image file, or - for standard input")
+      ->capture_default_str();
 
   GetOptions get;
   std::uint64_t get_length = 0;
-  auto* get_cmd = app.add_subcommand("get", "write an image (or a range of it) to stdout or a file");
+  auto* get_cmd =
+      app.add_subcommand("get", "write an image (or a range of it) to stdout or a file");
   get_cmd->add_option("uri", get.uri, "location URI")->required();
   get_cmd->add_option("--offset", get.offset, "first byte to read");
   auto* length_opt = get_cmd->add_option("--length", get_length, "number of bytes to read");

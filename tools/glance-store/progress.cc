@@ -14,13 +14,15 @@ std::int64_t now_ns() {
       .count();
 }
 
-constexpr std::int64_t kDelayNs = 1'000'000'000;    // nothing for operations under a second
-constexpr std::int64_t kRedrawNs = 100'000'000;     // at most ten redraws a second
+constexpr std::int64_t kDelayNs = 1'000'000'000;  // nothing for operations under a second
+constexpr std::int64_t kRedrawNs = 100'000'000;   // at most ten redraws a second
 
 }  // namespace
 
 Progress::Progress(std::string label, std::uint64_t total)
-    : label_(std::move(label)), total_(total), enabled_(::isatty(STDERR_FILENO) == 1),
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(::isatty(STDERR_FILENO) == 1),
       start_ns_(now_ns()) {}
 
 Progress::~Progress() {

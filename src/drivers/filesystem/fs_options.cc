@@ -45,7 +45,8 @@ FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
 std::map<std::int64_t, std::vector<std::string>, std::greater<>> datadirs_by_priority(
     const FilesystemOptions& options) {
   if (!options.datadir && options.datadirs.empty()) {
-    config_error("Specify at least 'filesystem_store_datadir' or 'filesystem_store_datadirs' option");
+    config_error(
+        "Specify at least 'filesystem_store_datadir' or 'filesystem_store_datadirs' option");
   }
   if (options.datadir && !options.datadirs.empty()) {
     config_error("Specify either 'filesystem_store_datadir' or 'filesystem_store_datadirs' option");

@@ -39,7 +39,8 @@ class FileReader final : public InputStream {
   ~FileReader() override { ::close(fd_); }
 
   std::size_t read(std::span<std::byte> out) override {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_));
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_));
     if (want == 0) return 0;
     for (;;) {
       const ssize_t n = ::pread(fd_, out.data(), want, static_cast<off_t>(offset_));
@@ -94,9 +95,9 @@ std::vector<std::string> FilesystemStore::datadirs() const {
 
 void FilesystemStore::configure_add() {
   options_ = FilesystemOptions::read(options(), default_datadir_);
-  executor_ = std::make_unique<TimeoutExecutor>(
-      static_cast<double>(options_.timeout), static_cast<std::size_t>(options_.thread_pool_size),
-      static_cast<int>(options_.threadpool_threshold));
+  executor_ = std::make_unique<TimeoutExecutor>(static_cast<double>(options_.timeout),
+                                                static_cast<std::size_t>(options_.thread_pool_size),
+                                                static_cast<int>(options_.threadpool_threshold));
   by_priority_.clear();
   canonical_dirs_.clear();
   by_priority_ = datadirs_by_priority(options_);
@@ -124,15 +125,14 @@ void FilesystemStore::prepare_directory(const std::string& dir) const {
     throw bad_store_configuration_error("filesystem", "Permission to write in " + dir + " denied");
   }
   if (file_mode_ == 0) return;
-  struct stat st{};
+  struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return;
   mode_t mode = st.st_mode & 07777;
   if ((file_mode_ & S_IRWXO) != 0) mode |= S_IXOTH;
   if ((file_mode_ & S_IRWXG) != 0) mode |= S_IXGRP;
   if (mode != (st.st_mode & 07777) && ::chmod(dir.c_str(), mode) != 0) {
     internal::logger()->warn(
-        "Unable to set execution permission of owner-group and/or other-users to datadir: {}",
-        dir);
+        "Unable to set execution permission of owner-group and/or other-users to datadir: {}", dir);
   }
 }
 
@@ -146,11 +146,10 @@ void FilesystemStore::remove_stale_temporaries(const std::string& dir) const {
     const std::string path = dir + "/" + entry->d_name;
     const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) continue;
-    struct stat by_fd{};
-    struct stat by_name{};
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &by_fd) == 0 &&
-        S_ISREG(by_fd.st_mode) && ::lstat(path.c_str(), &by_name) == 0 &&
-        by_fd.st_ino == by_name.st_ino) {
+    struct stat by_fd {};
+    struct stat by_name {};
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &by_fd) == 0 && S_ISREG(by_fd.st_mode) &&
+        ::lstat(path.c_str(), &by_name) == 0 && by_fd.st_ino == by_name.st_ino) {
       if (::unlink(path.c_str()) == 0) {
         internal::logger()->info("Removed the leftover of an interrupted add: {}", path);
       }
@@ -162,7 +161,7 @@ void FilesystemStore::remove_stale_temporaries(const std::string& dir) const {
 
 std::uint64_t FilesystemStore::free_space(const std::string& dir) const {
   return executor_->run<std::uint64_t>([&]() -> std::uint64_t {
-    struct statvfs st{};
+    struct statvfs st {};
     if (syscalls_->statvfs(dir.c_str(), &st) != 0) return 0;
     return static_cast<std::uint64_t>(st.f_bavail) * st.f_bsize;
   });
@@ -203,8 +202,8 @@ std::string FilesystemStore::resolve(const StoreLocation& location) const {
   const std::size_t slash = path.rfind('/');
   const std::string parent = path.substr(0, slash);
   const std::string name = path.substr(slash + 1);
-  const bool inside = std::find(canonical_dirs_.begin(), canonical_dirs_.end(), parent) !=
-                      canonical_dirs_.end();
+  const bool inside =
+      std::find(canonical_dirs_.begin(), canonical_dirs_.end(), parent) != canonical_dirs_.end();
   if (!inside || name.empty() || name.front() == '.') {
     throw Error(ErrorKind::kForbidden,
                 "The location " + file->path() + " is not an image of this store's datadirs");
@@ -230,7 +229,7 @@ GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t o
 std::uint64_t FilesystemStore::do_get_size(const StoreLocation& location) {
   const std::string path = resolve(location);
   return executor_->run<std::uint64_t>([&]() -> std::uint64_t {
-    struct stat st{};
+    struct stat st {};
     if (syscalls_->stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       throw not_found_error(path);
     }
@@ -270,7 +269,7 @@ std::unique_ptr<ImageWriter> FilesystemStore::begin_add(std::string_view image_i
   const std::string dir = choose_datadir(size);
   for (const auto& candidate : datadirs()) {
     const std::string existing = candidate + "/" + std::string(image_id);
-    struct stat st{};
+    struct stat st {};
     if (syscalls_->stat(existing.c_str(), &st) == 0) throw duplicate_error(existing);
   }
   return open_image_writer(syscalls_, dir, std::string(image_id), file_mode_,

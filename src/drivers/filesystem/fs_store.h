@@ -72,11 +72,9 @@ void validate_image_id(std::string_view image_id);
 Error write_error(int err, std::string_view what);
 
 /// The writer of one add: a locked temporary file beside the final name (internal).
-std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls,
-                                               std::string dir, std::string image_id,
-                                               unsigned file_mode, bool thin,
-                                               std::uint64_t chunk_size,
-                                               nlohmann::json metadata);
+std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls, std::string dir,
+                                               std::string image_id, unsigned file_mode, bool thin,
+                                               std::uint64_t chunk_size, nlohmann::json metadata);
 
 /// Whether a directory entry is one of our add temporaries (".<id>.tmp.<pid>.<hex>").
 bool is_temporary_name(std::string_view name);

@@ -108,8 +108,8 @@ class FileImageWriter final : public ImageWriter {
         if (errno == EEXIST) continue;
         throw write_error(errno, "cannot create a file in " + dir_);
       }
-      struct stat by_fd{};
-      struct stat by_name{};
+      struct stat by_fd {};
+      struct stat by_name {};
       if (::flock(fd, LOCK_EX) == 0 && ::fstat(fd, &by_fd) == 0 &&
           ::lstat(path.c_str(), &by_name) == 0 && by_fd.st_ino == by_name.st_ino &&
           by_fd.st_dev == by_name.st_dev) {
@@ -196,8 +196,7 @@ Error write_error(int err, std::string_view what) {
     case EROFS:
       return {ErrorKind::kStorageWriteDenied, "", err};
     default:
-      return {ErrorKind::kBackendException,
-              std::string(what) + ": " + std::strerror(err), err};
+      return {ErrorKind::kBackendException, std::string(what) + ": " + std::strerror(err), err};
   }
 }
 
@@ -220,14 +219,11 @@ bool is_temporary_name(std::string_view name) {
   return head.substr(0, pid_dot).ends_with(".tmp") && pid_dot > 5;
 }
 
-std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls,
-                                               std::string dir, std::string image_id,
-                                               unsigned file_mode, bool thin,
-                                               std::uint64_t chunk_size,
-                                               nlohmann::json metadata) {
-  return std::make_unique<FileImageWriter>(std::move(syscalls), std::move(dir),
-                                           std::move(image_id), file_mode, thin, chunk_size,
-                                           std::move(metadata));
+std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls, std::string dir,
+                                               std::string image_id, unsigned file_mode, bool thin,
+                                               std::uint64_t chunk_size, nlohmann::json metadata) {
+  return std::make_unique<FileImageWriter>(std::move(syscalls), std::move(dir), std::move(image_id),
+                                           file_mode, thin, chunk_size, std::move(metadata));
 }
 
 }  // namespace glance_store::filesystem
