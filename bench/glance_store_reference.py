@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""Drives Debian's Python glance_store (filesystem store) through its own API, as Glance does,
+and prints how long the operation took inside the process, after start-up.
+
+usage: glance_store_reference.py add DATADIR IMAGE_ID FILE | get DATADIR URI
+"""
+import json
+import sys
+import time
+
+from oslo_config import cfg
+from glance_store import backend
+
+
+def main():
+    op, datadir = sys.argv[1], sys.argv[2]
+    conf = cfg.ConfigOpts()
+    backend.register_opts(conf)
+    conf([], project='glance-store-bench')
+    conf.set_override('stores', ['file'], group='glance_store')
+    conf.set_override('default_store', 'file', group='glance_store')
+    conf.set_override('filesystem_store_datadir', datadir, group='glance_store')
+    backend.create_stores(conf)
+    if op == 'add':
+        image_id, path = sys.argv[3], sys.argv[4]
+        store = backend.get_store_from_scheme('file')
+        with open(path, 'rb') as data:
+            size = data.seek(0, 2)
+            data.seek(0)
+            start = time.perf_counter()
+            location, written, checksum, multihash, _ = \
+                backend.store_add_to_backend_with_multihash(image_id, data, size, 'sha512', store)
+            elapsed = time.perf_counter() - start
+        print(json.dumps({'seconds': elapsed, 'location': location, 'size': written,
+                          'checksum': checksum, 'multihash': multihash}))
+    elif op == 'get':
+        uri = sys.argv[3]
+        start = time.perf_counter()
+        chunks, size = backend.get_from_backend(uri)
+        with open('/dev/null', 'wb') as sink:
+            for chunk in chunks:
+                sink.write(chunk)
+        elapsed = time.perf_counter() - start
+        print(json.dumps({'seconds': elapsed, 'size': size}))
+
+
+if __name__ == '__main__':
+    main()
