@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <cctype>
-#include <regex>
 
 #include "glance_store/error.h"
 
@@ -50,8 +49,10 @@ std::size_t space_at_back(std::string_view s) {
 
 void check_bracketed_host(std::string_view host, std::string_view uri) {
   if (!host.empty() && host.front() == 'v') {
-    static const std::regex kFuture(R"(v[a-fA-F0-9]+\..+)");
-    if (!std::regex_match(host.begin(), host.end(), kFuture)) invalid_ipv6(uri);
+    // IPvFuture: "v" 1*HEXDIG "." 1*char
+    std::size_t i = 1;
+    while (i < host.size() && std::isxdigit(static_cast<unsigned char>(host[i])) != 0) ++i;
+    if (i == 1 || i >= host.size() || host[i] != '.' || i + 1 == host.size()) invalid_ipv6(uri);
     return;
   }
   std::string addr(host);
@@ -93,23 +94,26 @@ SplitUrl split_url(std::string_view input) {
   while (!input.empty() && static_cast<unsigned char>(input.front()) <= 0x20) {
     input.remove_prefix(1);
   }
-  std::string url;
-  url.reserve(input.size());
-  for (char c : input) {
-    if (c != '\t' && c != '\r' && c != '\n') url += c;
+  SplitUrl out;
+  std::string_view rest = input;
+  if (input.find_first_of("\t\r\n") != std::string_view::npos) {
+    out.cleaned = std::make_unique<std::string>();
+    for (char c : input) {
+      if (c != '\t' && c != '\r' && c != '\n') *out.cleaned += c;
+    }
+    rest = *out.cleaned;
   }
 
-  SplitUrl out;
-  std::string_view rest = url;
   const std::size_t colon = rest.find(':');
   if (colon != std::string_view::npos && colon > 0 &&
       std::isalpha(static_cast<unsigned char>(rest[0])) != 0 &&
       static_cast<unsigned char>(rest[0]) < 0x80) {
     bool valid = true;
-    for (std::size_t i = 0; i < colon; ++i) valid = valid && is_scheme_char(rest[i]);
+    for (std::size_t i = 0; i < colon && valid; ++i) valid = is_scheme_char(rest[i]);
     if (valid) {
+      out.scheme.resize(colon);
       for (std::size_t i = 0; i < colon; ++i) {
-        out.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(rest[i])));
+        out.scheme[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(rest[i])));
       }
       rest.remove_prefix(colon + 1);
     }
@@ -118,22 +122,22 @@ SplitUrl split_url(std::string_view input) {
     out.has_netloc = true;
     std::size_t end = rest.find_first_of("/?#", 2);
     if (end == std::string_view::npos) end = rest.size();
-    out.netloc = std::string(rest.substr(2, end - 2));
+    out.netloc = rest.substr(2, end - 2);
     rest.remove_prefix(end);
-    const bool open = out.netloc.find('[') != std::string::npos;
-    const bool close = out.netloc.find(']') != std::string::npos;
+    const bool open = out.netloc.find('[') != std::string_view::npos;
+    const bool close = out.netloc.find(']') != std::string_view::npos;
     if (open != close) invalid_ipv6(input);
     if (open && close) check_bracketed_netloc(out.netloc, input);
   }
   if (auto hash = rest.find('#'); hash != std::string_view::npos) {
-    out.fragment = std::string(rest.substr(hash + 1));
+    out.fragment = rest.substr(hash + 1);
     rest = rest.substr(0, hash);
   }
   if (auto q = rest.find('?'); q != std::string_view::npos) {
-    out.query = std::string(rest.substr(q + 1));
+    out.query = rest.substr(q + 1);
     rest = rest.substr(0, q);
   }
-  out.path = std::string(rest);
+  out.path = rest;
   return out;
 }
 

@@ -2,23 +2,28 @@
 // them (internal).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace glance_store::internal {
 
+/// The parts are views into the URI given to split_url (which must outlive them), or into a
+/// cleaned copy the result owns when the URI had tabs or newlines to remove.
 struct SplitUrl {
   std::string scheme;  ///< lower-cased, "" when the URI has none
-  std::string netloc;
-  std::string path;
-  std::string query;
-  std::string fragment;
+  std::string_view netloc;
+  std::string_view path;
+  std::string_view query;
+  std::string_view fragment;
   bool has_netloc = false;  ///< the URI had "//" after the scheme
+  std::unique_ptr<std::string> cleaned;  // heap-held so that moving the result keeps views valid
 };
 
 /// Python 3.11's urlsplit(uri): leading C0 controls and spaces dropped, tabs and newlines
 /// removed, the scheme lower-cased. Throws Error(kBadStoreUri) where Python raises ValueError
-/// (unbalanced or invalid IPv6 brackets).
+/// (unbalanced or invalid IPv6 brackets). Allocates only for a long scheme or a URI with tabs
+/// or newlines.
 SplitUrl split_url(std::string_view uri);
 
 /// Python's str.strip() with no arguments (Unicode white space, UTF-8 encoded).

@@ -53,8 +53,7 @@ TEST_P(FileRoundTripTest, AddThenGetGivesBackTheFile) {
 INSTANTIATE_TEST_SUITE_P(Sizes, FileRoundTripTest, ::testing::Values(5 * kMiB, 0, 1, kMiB + 1),
                          [](const auto& info) { return "Bytes" + std::to_string(info.param); });
 
-struct StdinCase {
-  const char* name;
+struct StdinCase : NamedCase {
   bool declare_size;
   bool dash;  // "-" as FILE, else no FILE argument at all
 };
@@ -78,7 +77,7 @@ INSTANTIATE_TEST_SUITE_P(Inputs, StdinRoundTripTest,
                          ::testing::Values(StdinCase{"UnknownSize", false, true},
                                            StdinCase{"DeclaredSize", true, true},
                                            StdinCase{"NoFileArgument", false, false}),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         CaseName());
 
 TEST_F(AddGetTest, EmptyStandardInputMakesAnEmptyImage) {
   const std::string file = WriteFile(Path("empty.raw"), "");
@@ -87,8 +86,7 @@ TEST_F(AddGetTest, EmptyStandardInputMakesAnEmptyImage) {
   ExpectStored(added, "empty", "", file);
 }
 
-struct HashCase {
-  const char* algo;
+struct HashCase : NamedCase {  // name: the algorithm
   const char* program;
 };
 
@@ -98,8 +96,8 @@ TEST_P(HashAlgoTest, MultihashIsWhatTheDigestProgramPrints) {
   const std::string file = WriteFile(Path("image.raw"), RandomBytes(kMiB + 77, 3));
   Json added;
   ASSERT_TRUE(SucceededWithJson(
-      Tool({"add", "--image-id", "hashed", "--hash-algo", GetParam().algo, file}), &added));
-  EXPECT_EQ(added.value("hash_algo", ""), GetParam().algo);
+      Tool({"add", "--image-id", "hashed", "--hash-algo", GetParam().name, file}), &added));
+  EXPECT_EQ(added.value("hash_algo", ""), GetParam().name);
   EXPECT_EQ(added.value("multihash", ""), Digest(GetParam().program, file));
   EXPECT_EQ(added.value("checksum", ""), Digest("md5sum", file));
 }
@@ -109,7 +107,7 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, HashAlgoTest,
                                            HashCase{"sha1", "sha1sum"},
                                            HashCase{"sha384", "sha384sum"},
                                            HashCase{"md5", "md5sum"}),
-                         [](const auto& info) { return std::string(info.param.algo); });
+                         CaseName());
 
 TEST_F(AddGetTest, WithoutImageIdANewUuidIsUsed) {
   const std::string file = WriteFile(Path("image.raw"), "some bytes");
@@ -127,8 +125,7 @@ TEST_F(AddGetTest, WithoutImageIdANewUuidIsUsed) {
   EXPECT_NE(locations[0], locations[1]);
 }
 
-struct DefaultDatadirCase {
-  const char* name;
+struct DefaultDatadirCase : NamedCase {
   std::optional<std::string> xdg_data_home;  // relative to the test directory; nullopt: unset
   const char* datadir;                       // relative to the test directory
 };
@@ -163,7 +160,7 @@ INSTANTIATE_TEST_SUITE_P(
         DefaultDatadirCase{"XdgDataHome", "xdg", "xdg/glance-store/images"},
         DefaultDatadirCase{"EmptyXdgDataHome", "", "home/.local/share/glance-store/images"},
         DefaultDatadirCase{"NoXdgDataHome", std::nullopt, "home/.local/share/glance-store/images"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    CaseName());
 
 TEST_F(AddGetTest, ConfigComesFromTheEnvironmentUnlessGivenOnTheCommandLine) {
   env_["GLANCE_STORE_CONFIG"] = config_;
@@ -189,8 +186,7 @@ TEST_F(AddGetTest, DeleteRemovesTheImage) {
   EXPECT_TRUE(FailedWith(Tool({"get", ImageUri("doomed")}), 10, "NotFound"));
 }
 
-struct RangeCase {
-  const char* name;
+struct RangeCase : NamedCase {
   std::optional<std::uint64_t> offset;
   std::optional<std::uint64_t> length;
 };
@@ -220,7 +216,7 @@ INSTANTIATE_TEST_SUITE_P(
                       RangeCase{"LengthPastTheEnd", kRangeImageSize - 10, 100},
                       RangeCase{"OffsetAtTheEnd", kRangeImageSize, std::nullopt},
                       RangeCase{"OffsetBeyondTheEnd", kRangeImageSize + 5000, 10}),
-    [](const auto& info) { return std::string(info.param.name); });
+    CaseName());
 
 class OutputFileTest : public ToolTest {
  protected:

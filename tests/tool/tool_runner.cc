@@ -179,7 +179,7 @@ RunResult Child::communicate(std::string_view input, std::chrono::seconds timeou
 }
 
 RunResult RunProgram(const std::vector<std::string>& argv, const SpawnOptions& options,
-              std::string_view input) {
+                     std::string_view input) {
   return Child(argv, options).communicate(input);
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,18 @@
 namespace glance_store::tool_test {
 
 using Json = nlohmann::json;
+
+/// Base of the tests' parameter structs: gtest prints a case, and names its test, by `name`.
+struct NamedCase {
+  const char* name;
+};
+inline std::ostream& operator<<(std::ostream& os, const NamedCase& c) { return os << c.name; }
+struct CaseName {
+  template <typename T>
+  std::string operator()(const ::testing::TestParamInfo<T>& info) const {
+    return info.param.name;
+  }
+};
 
 /// What a finished child left: its exit code (128 + signal when killed) and its output.
 struct RunResult {
@@ -61,7 +74,7 @@ class Child {
 
 /// Starts a program and waits for it.
 RunResult RunProgram(const std::vector<std::string>& argv, const SpawnOptions& options,
-              std::string_view input = {});
+                     std::string_view input = {});
 
 /// Quotes a word for /bin/sh (for `script -c`, the one place a command line is needed).
 std::string ShellQuote(std::string_view word);

@@ -14,7 +14,9 @@ std::unique_ptr<FileLocation> FileLocation::parse(std::string_view uri) {
                 "Location URI must start with one of the following schemas: file://, "
                 "filesystem://");
   }
-  const std::string joined = parts.netloc + parts.path;
+  std::string joined;
+  joined.reserve(parts.netloc.size() + parts.path.size());
+  joined.append(parts.netloc).append(parts.path);
   std::string_view path = internal::strip_py_whitespace(joined);
   if (path.empty()) throw Error(ErrorKind::kBadStoreUri, "No path specified in URI");
   return std::make_unique<FileLocation>(std::move(parts.scheme), std::string(path));

@@ -91,11 +91,7 @@ class CorpusTest : public ::testing::TestWithParam<CorpusCase> {
  protected:
   static void SetUpTestSuite() {
     datadir_ = new TempDir();
-    registry_ = StoreRegistry::create(ConfigFile::parse(
-                                          "[glance_store]\nstores = file\n"
-                                          "filesystem_store_datadir = " +
-                                          datadir_->path() + "\n"))
-                    .release();
+    registry_ = testing::legacy_registry(datadir_->path()).release();
   }
   static void TearDownTestSuite() {
     delete registry_;

@@ -1,18 +1,26 @@
-// Helpers shared by the core unit tests: temporary directories, files and error matchers.
+// Helpers shared by the core unit tests: temporary directories, files, sources, registries and
+// error matchers.
 #pragma once
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <span>
 #include <ostream>
 #include <string>
 #include <system_error>
 
+#include "glance_store/backend.h"
+#include "glance_store/config.h"
 #include "glance_store/error.h"
+#include "glance_store/stream.h"
 
 namespace glance_store {
 
@@ -55,8 +63,8 @@ inline void write_file(const std::string& path, const std::string& content) {
   ASSERT_TRUE(out.good()) << "cannot write " << path;
 }
 
-/// Runs `fn`, expecting it to throw glance_store::Error; returns the error (kind kNotFound and
-/// message "<nothing thrown>" when it did not throw, so that the caller's checks fail).
+/// Runs `fn`, expecting it to throw glance_store::Error; returns the error (a DriverLoadFailure
+/// "<nothing thrown>" after a test failure when it did not throw).
 inline Error capture_error(const std::function<void()>& fn) {
   try {
     fn();
@@ -67,6 +75,45 @@ inline Error capture_error(const std::function<void()>& fn) {
   return Error(ErrorKind::kDriverLoadFailure, "<nothing thrown>");
 }
 
+inline std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 7 + i / 251) & 0xFF);
+  return s;
+}
+
+inline std::string as_string(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+/// Serves `data` in reads of at most `max_read` bytes; calls `on_read` before each read, and
+/// throws once `fail_at` bytes have been served.
+class ScriptedSource final : public InputStream {
+ public:
+  ScriptedSource(std::string data, std::size_t max_read,
+                 std::optional<std::size_t> fail_at = std::nullopt)
+      : data_(std::move(data)), max_read_(max_read), fail_at_(fail_at) {}
+
+  std::function<void(std::span<std::byte>)> on_read;
+
+  std::size_t read(std::span<std::byte> out) override {
+    if (on_read) on_read(out);
+    if (fail_at_ && pos_ >= *fail_at_) {
+      throw Error(ErrorKind::kBackendException, "cannot read the image data: broken pipe");
+    }
+    std::size_t n = std::min({out.size(), max_read_, data_.size() - pos_});
+    if (fail_at_) n = std::min(n, *fail_at_ - pos_);
+    std::copy_n(data_.data() + pos_, n, reinterpret_cast<char*>(out.data()));
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  std::size_t max_read_;
+  std::optional<std::size_t> fail_at_;
+  std::size_t pos_ = 0;
+};
+
 /// Matches an Error of exactly `kind`.
 MATCHER_P(HasKind, kind, std::string("has kind ") + std::string(kind_name(kind))) {
   *result_listener << "whose kind is " << kind_name(arg.kind()) << " and message \""
@@ -74,9 +121,13 @@ MATCHER_P(HasKind, kind, std::string("has kind ") + std::string(kind_name(kind))
   return arg.kind() == kind;
 }
 
-/// Matches an Error whose message satisfies `inner`.
-MATCHER_P(HasMessage, inner, "") {
-  return ::testing::ExplainMatchResult(inner, arg.message(), result_listener);
+/// A legacy-mode registry (`[glance_store] stores = file`) whose filesystem store writes to
+/// `datadir`, with `extra` appended to the [glance_store] section.
+inline std::unique_ptr<StoreRegistry> legacy_registry(const std::string& datadir,
+                                                      const std::string& extra = "") {
+  return StoreRegistry::create(ConfigFile::parse("[glance_store]\nstores = file\n"
+                                                 "filesystem_store_datadir = " +
+                                                 datadir + "\n" + extra));
 }
 
 }  // namespace glance_store::testing

@@ -1,0 +1,207 @@
+// glance-store failures: exit codes, the single stderr line, and nothing left behind.
+#include <filesystem>
+
+#include "tool/tool_runner.h"
+
+namespace glance_store::tool_test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kMiB = 1 << 20;
+
+using ErrorsTest = ToolTest;
+
+// Replaces "{datadir}" in each argument.
+std::vector<std::string> Expand(const std::vector<std::string>& args, const std::string& datadir) {
+  std::vector<std::string> out;
+  for (std::string arg : args) {
+    if (const auto at = arg.find("{datadir}"); at != std::string::npos) {
+      arg.replace(at, 9, datadir);
+    }
+    out.push_back(std::move(arg));
+  }
+  return out;
+}
+
+struct FailureCase : NamedCase {
+  std::vector<std::string> args;  // "{datadir}" stands for the store's datadir
+  int exit_code;
+  const char* kind;
+};
+
+// Each case runs against a store that holds one image, "kept", which must survive.
+class CommandFailureTest : public ToolTest, public ::testing::WithParamInterface<FailureCase> {};
+
+TEST_P(CommandFailureTest, ExitsWithTheKindsCodeAndOneStderrLine) {
+  ASSERT_TRUE(Succeeded(Tool({"add", "--image-id", "kept", "-"}, "kept bytes")));
+  EXPECT_TRUE(
+      FailedWith(Tool(Expand(GetParam().args, datadir_)), GetParam().exit_code, GetParam().kind));
+  EXPECT_EQ(ListDir(datadir_), std::vector<std::string>{"kept"});
+  EXPECT_EQ(ReadFile(ImagePath("kept")), "kept bytes");
+  EXPECT_TRUE(fs::is_regular_file("/etc/passwd"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Uris, CommandFailureTest,
+    ::testing::Values(
+        FailureCase{"GetMissing", {"get", "file://{datadir}/missing"}, 10, "NotFound"},
+        FailureCase{"SizeMissing", {"size", "file://{datadir}/missing"}, 10, "NotFound"},
+        FailureCase{"DeleteMissing", {"delete", "file://{datadir}/missing"}, 10, "NotFound"},
+        FailureCase{"NewlineInUri", {"get", "file://{datadir}/two\nlines"}, 10, "NotFound"},
+        FailureCase{"GetEtcPasswd", {"get", "file:///etc/passwd"}, 19, "Forbidden"},
+        FailureCase{"DeleteEtcPasswd", {"delete", "file:///etc/passwd"}, 19, "Forbidden"},
+        FailureCase{"GetDotDot", {"get", "file://{datadir}/../glance-api.conf"}, 19, "Forbidden"},
+        FailureCase{"GetNoSlashes", {"get", "file:x"}, 13, "BadStoreUri"},
+        FailureCase{"DeleteNoSlashes", {"delete", "file:x"}, 13, "BadStoreUri"},
+        FailureCase{"GetFtp", {"get", "ftp://x/y"}, 14, "UnknownScheme"},
+        FailureCase{"SizeFtp", {"size", "ftp://x/y"}, 14, "UnknownScheme"},
+        FailureCase{"ParseFtp", {"parse-uri", "ftp://x/y"}, 14, "UnknownScheme"},
+        FailureCase{"ParseNoSlashes", {"parse-uri", "file:x"}, 13, "BadStoreUri"},
+        FailureCase{"AddDuplicate", {"add", "--image-id", "kept", "/dev/null"}, 11, "Duplicate"},
+        FailureCase{"UnknownOption", {"--bogus", "stores"}, 2, "UsageError"},
+        FailureCase{"UnknownCommandOption", {"get", "--bogus", "file:///x"}, 2, "UsageError"},
+        FailureCase{"NoCommand", {}, 2, "UsageError"},
+        FailureCase{"UnknownCommand", {"frobnicate"}, 2, "UsageError"},
+        FailureCase{"GetWithoutUri", {"get"}, 2, "UsageError"},
+        FailureCase{"SizeNotANumber", {"add", "--size", "abc", "/dev/null"}, 2, "UsageError"}),
+    CaseName());
+
+TEST_F(ErrorsTest, DuplicateKeepsTheOriginalBytes) {
+  const std::string original = RandomBytes(kMiB + 3, 1);
+  ASSERT_TRUE(Succeeded(Tool({"add", "--image-id", "dup", "-"}, original)));
+  const RunResult again = Tool({"add", "--image-id", "dup", "-"}, RandomBytes(2 * kMiB, 2));
+  EXPECT_TRUE(FailedWith(again, 11, "Duplicate"));
+  EXPECT_TRUE(SameBytes(ReadFile(ImagePath("dup")), original));
+  EXPECT_EQ(ListDir(datadir_), std::vector<std::string>{"dup"});
+}
+
+// Add failures that must leave the datadir empty: neither the image nor a temporary.
+class AddFailureTest : public ToolTest, public ::testing::WithParamInterface<FailureCase> {};
+
+TEST_P(AddFailureTest, LeavesNothingInTheDatadir) {
+  const std::string data = RandomBytes(2 * kMiB + 5, 9);
+  const RunResult result = Tool(Expand(GetParam().args, datadir_), data);
+  EXPECT_TRUE(FailedWith(result, GetParam().exit_code, GetParam().kind));
+  EXPECT_EQ(ListDir(datadir_), std::vector<std::string>{});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    InvalidImageIds, AddFailureTest,
+    ::testing::Values(FailureCase{"Empty", {"add", "--image-id", "", "-"}, 12, "Invalid"},
+                      FailureCase{"Dot", {"add", "--image-id", ".", "-"}, 12, "Invalid"},
+                      FailureCase{"DotDot", {"add", "--image-id", "..", "-"}, 12, "Invalid"},
+                      FailureCase{"Hidden", {"add", "--image-id", ".x", "-"}, 12, "Invalid"},
+                      FailureCase{"Slash", {"add", "--image-id", "a/b", "-"}, 12, "Invalid"}),
+    CaseName());
+
+INSTANTIATE_TEST_SUITE_P(
+    HashAlgos, AddFailureTest,
+    ::testing::Values(FailureCase{"Md6",
+                                  {"add", "--image-id", "h", "--hash-algo", "md6", "-"},
+                                  15,
+                                  "UnknownHashingAlgo"},
+                      FailureCase{"Crc32",
+                                  {"add", "--image-id", "h", "--hash-algo", "crc32", "-"},
+                                  15,
+                                  "UnknownHashingAlgo"}),
+    CaseName());
+
+// The input is 2 MiB + 5 bytes: more than one buffer of the add pipeline.
+INSTANTIATE_TEST_SUITE_P(
+    DeclaredSizes, AddFailureTest,
+    ::testing::Values(
+        FailureCase{
+            "FarTooSmall", {"add", "--image-id", "s", "--size", "1000", "-"}, 12, "Invalid"},
+        FailureCase{"OneByteTooSmall",
+                    {"add", "--image-id", "s", "--size", std::to_string(2 * kMiB + 4), "-"},
+                    12,
+                    "Invalid"},
+        FailureCase{"OneByteTooLarge",
+                    {"add", "--image-id", "s", "--size", std::to_string(2 * kMiB + 6), "-"},
+                    12,
+                    "Invalid"},
+        FailureCase{"FarTooLarge",
+                    {"add", "--image-id", "s", "--size", std::to_string(3 * kMiB), "-"},
+                    12,
+                    "Invalid"}),
+    CaseName());
+
+struct SizeMessageCase : NamedCase {
+  std::uint64_t declared;
+  const char* message;
+};
+
+class SizeMessageTest : public ToolTest, public ::testing::WithParamInterface<SizeMessageCase> {};
+
+TEST_P(SizeMessageTest, SaysWhetherTheDataWasLongerOrShorter) {
+  const std::string file = WriteFile(Path("image.raw"), RandomBytes(kMiB + 100, 4));
+  const RunResult result =
+      Tool({"add", "--image-id", "s", "--size", std::to_string(GetParam().declared), file});
+  EXPECT_TRUE(FailedWith(result, 12, "Invalid"));
+  EXPECT_NE(result.err.find(GetParam().message), std::string::npos) << result.err;
+  EXPECT_EQ(ListDir(datadir_), std::vector<std::string>{});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sizes, SizeMessageTest,
+    ::testing::Values(SizeMessageCase{"FarTooSmall", 100, "Size exceeds"},
+                      SizeMessageCase{"OneByteTooSmall", kMiB + 99, "Size exceeds"},
+                      SizeMessageCase{"OneByteTooLarge", kMiB + 101, "Size mismatch"},
+                      SizeMessageCase{"FarTooLarge", 4 * kMiB, "Size mismatch"}),
+    CaseName());
+
+struct BadOptionCase : NamedCase {
+  const char* option;
+  const char* value;
+};
+
+class BadOptionTest : public ToolTest, public ::testing::WithParamInterface<BadOptionCase> {};
+
+TEST_P(BadOptionTest, FailsEveryCommandNamingTheOption) {
+  config_ = WriteConfig("bad.conf", LegacyConfig(datadir_, std::string(GetParam().option) + " = " +
+                                                               GetParam().value + "\n"));
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"stores"}, {"add", "--image-id", "x", "-"}, {"get", ImageUri("x")}}) {
+    const RunResult result = Tool(args, "data");
+    EXPECT_TRUE(FailedWith(result, 16, "BadStoreConfiguration")) << args.front();
+    EXPECT_NE(result.err.find(GetParam().option), std::string::npos) << result.err;
+  }
+  EXPECT_EQ(ListDir(datadir_), std::vector<std::string>{});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Values, BadOptionTest,
+    ::testing::Values(BadOptionCase{"ChunkSizeZero", "filesystem_store_chunk_size", "0"},
+                      BadOptionCase{"ChunkSizeText", "filesystem_store_chunk_size", "abc"},
+                      BadOptionCase{"ChunkSizeNegative", "filesystem_store_chunk_size", "-1"},
+                      BadOptionCase{"PoolSizeZero", "filesystem_store_thread_pool_size", "0"},
+                      BadOptionCase{"TimeoutNegative", "filesystem_store_timeout", "-3"},
+                      BadOptionCase{"ThinNotABool", "filesystem_thin_provisioning", "maybe"}),
+    CaseName());
+
+TEST_F(ErrorsTest, StoreWithFailedAddConfigurationStillReads) {
+  const std::string data = RandomBytes(kMiB + 1, 8);
+  ASSERT_TRUE(Succeeded(Tool({"add", "--image-id", "before", "-"}, data)));
+  config_ = WriteConfig("perm.conf", LegacyConfig(datadir_, "filesystem_store_file_perm = 7\n"));
+
+  EXPECT_TRUE(FailedWith(Tool({"add", "--image-id", "after", "-"}, "x"), 22, "StoreAddDisabled"));
+  EXPECT_FALSE(fs::exists(ImagePath("after")));
+  const RunResult got = Tool({"get", ImageUri("before")});
+  ASSERT_TRUE(Succeeded(got));
+  EXPECT_TRUE(SameBytes(got.out, data));
+  const RunResult size = Tool({"size", ImageUri("before")});
+  ASSERT_TRUE(Succeeded(size));
+  EXPECT_EQ(size.out, std::to_string(data.size()) + "\n");
+
+  Json stores;
+  ASSERT_TRUE(SucceededWithJson(Tool({"stores"}), &stores));
+  ASSERT_EQ(stores.size(), 1u) << stores.dump();
+  EXPECT_EQ(stores[0].value("add_enabled", true), false);
+  EXPECT_NE(stores[0].value("add_disabled_reason", "").find("filesystem_store_file_perm"),
+            std::string::npos)
+      << stores.dump();
+}
+
+}  // namespace
+}  // namespace glance_store::tool_test
