@@ -248,6 +248,12 @@ TEST_F(OutputFileTest, ReplacesAnExistingFileByRenaming) {
   EXPECT_EQ(ListDir(Path("out")), (std::vector<std::string>{"image.raw", "link"}));
 }
 
+TEST_F(OutputFileTest, FailedGetCreatesNoFile) {
+  const std::string target = Path("out/image.raw");
+  EXPECT_TRUE(FailedWith(Tool({"get", ImageUri("missing"), "-o", target}), 10, "NotFound"));
+  EXPECT_EQ(ListDir(Path("out")), std::vector<std::string>{});
+}
+
 TEST_F(OutputFileTest, DevNullIsWrittenInPlace) {
   const RunResult got = Tool({"get", ImageUri("out"), "-o", "/dev/null"});
   ASSERT_TRUE(Succeeded(got));

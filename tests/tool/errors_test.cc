@@ -67,6 +67,18 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"SizeNotANumber", {"add", "--size", "abc", "/dev/null"}, 2, "UsageError"}),
     CaseName());
 
+TEST_F(ErrorsTest, HelpListsTheExitCodes) {
+  const RunResult help = RunTool({"--help"});
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  for (const char* line :
+       {"  2   usage error\n", "  3   checksum mismatch", "  10  NotFound\n", "  11  Duplicate\n",
+        "  12  Invalid\n", "  13  BadStoreUri\n", "  14  UnknownScheme\n",
+        "  15  UnknownHashingAlgo\n", "  16  BadStoreConfiguration\n", "  17  StorageFull\n",
+        "  18  StorageWriteDenied\n", "  19  Forbidden\n", "  22  StoreAddDisabled\n"}) {
+    EXPECT_NE(help.out.find(line), std::string::npos) << line << " not in:\n" << help.out;
+  }
+}
+
 TEST_F(ErrorsTest, DuplicateKeepsTheOriginalBytes) {
   const std::string original = RandomBytes(kMiB + 3, 1);
   ASSERT_TRUE(Succeeded(Tool({"add", "--image-id", "dup", "-"}, original)));

@@ -43,7 +43,9 @@ const CapabilityCase kCapabilityCases[] = {
 class CapabilityValueTest : public ::testing::TestWithParam<CapabilityCase> {};
 
 // CAP-01.
-TEST_P(CapabilityValueTest, HasGlanceStoreBitValue) { EXPECT_EQ(bits(GetParam().cap), GetParam().value); }
+TEST_P(CapabilityValueTest, HasGlanceStoreBitValue) {
+  EXPECT_EQ(bits(GetParam().cap), GetParam().value);
+}
 
 TEST_P(CapabilityValueTest, HasGlanceStoreName) {
   EXPECT_EQ(capability_name(GetParam().cap), GetParam().name);
@@ -59,13 +61,15 @@ INSTANTIATE_TEST_SUITE_P(AllMasks, CapabilityValueTest, ::testing::ValuesIn(kCap
 
 // CAP-02.
 TEST(CapabilityBitsTest, SingleCapabilitiesOwnOneBit) {
-  for (Capability c : {Capability::kReadAccess, Capability::kWriteAccess,
-                       Capability::kDriverReusable}) {
+  for (Capability c :
+       {Capability::kReadAccess, Capability::kWriteAccess, Capability::kDriverReusable}) {
     EXPECT_EQ(std::popcount(bits(c)), 1) << capability_name(c);
   }
 }
 
-bool contains(Capability whole, Capability part) { return (bits(whole) & bits(part)) == bits(part); }
+bool contains(Capability whole, Capability part) {
+  return (bits(whole) & bits(part)) == bits(part);
+}
 
 // CAP-03.
 TEST(CapabilityBitsTest, CombinedMasksContainTheirParts) {
@@ -83,7 +87,8 @@ TEST(CapabilityBitsTest, CombinedMasksContainTheirParts) {
   };
   for (const auto& [whole, parts] : expectations) {
     for (Capability part : parts) {
-      EXPECT_TRUE(contains(whole, part)) << capability_name(whole) << " ⊇ " << capability_name(part);
+      EXPECT_TRUE(contains(whole, part))
+          << capability_name(whole) << " ⊇ " << capability_name(part);
     }
   }
   EXPECT_FALSE(contains(Capability::kReadOffset, Capability::kReadChunk));
@@ -155,8 +160,8 @@ TEST(CapabilitySetTest, CascadedUnsetOfRead) {
 TEST(CapabilitySetTest, CascadedUnsetOfWrite) {
   CapabilitySet caps(Capability::kWriteRandom | Capability::kDriverReusable);
   caps.unset({Capability::kWriteAccess});
-  for (Capability c : {Capability::kWriteAccess, Capability::kWriteOffset,
-                       Capability::kWriteChunk, Capability::kWriteRandom}) {
+  for (Capability c : {Capability::kWriteAccess, Capability::kWriteOffset, Capability::kWriteChunk,
+                       Capability::kWriteRandom}) {
     EXPECT_FALSE(caps.is_capable(c)) << capability_name(c);
   }
   EXPECT_TRUE(caps.is_capable(Capability::kDriverReusable));

@@ -15,11 +15,11 @@ namespace glance_store {
 namespace {
 
 using ::testing::AllOf;
+using testing::capture_error;
 using ::testing::ElementsAre;
+using testing::HasKind;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using testing::capture_error;
-using testing::HasKind;
 using testing::TempDir;
 
 using Values = std::vector<std::string>;
@@ -99,8 +99,7 @@ TEST(ConfigFileTest, StripsOnePairOfSurroundingQuotes) {
 }
 
 TEST(ConfigFileTest, KeepsEveryOccurrenceOfARepeatedKeyInFileOrder) {
-  const auto file = ConfigFile::parse(
-      "[s]\nd = /one\nd = /two\n[t]\nd = other\n[s]\nd = /three\n");
+  const auto file = ConfigFile::parse("[s]\nd = /one\nd = /two\n[t]\nd = other\n[s]\nd = /three\n");
   EXPECT_THAT(file.values("s", "d"), ElementsAre("/one", "/two", "/three"));
   EXPECT_THAT(file.values("t", "d"), ElementsAre("other"));
 }
@@ -195,7 +194,8 @@ TEST(OsloParsersTest, Integers) {
   EXPECT_EQ(parse_oslo_int("+5"), 5);
   EXPECT_EQ(parse_oslo_int("-3"), -3);
   EXPECT_EQ(parse_oslo_int("9223372036854775807"), INT64_MAX);
-  for (const char* bad : {"", " ", "abc", "12abc", "1.5", "0x10", "--1", "+", "99999999999999999999"}) {
+  for (const char* bad :
+       {"", " ", "abc", "12abc", "1.5", "0x10", "--1", "+", "99999999999999999999"}) {
     EXPECT_EQ(parse_oslo_int(bad), std::nullopt) << bad;
   }
 }
@@ -278,8 +278,7 @@ TEST_F(OptionReaderTest, MalformedBooleanIsAnInvalidOptionValue) {
   } catch (const InvalidOptionValue& e) {
     EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreConfiguration));
     EXPECT_THAT(e.message(), AllOf(HasSubstr("Store filesystem could not be configured"),
-                                   HasSubstr("[foo]"), HasSubstr("bad_bool"),
-                                   HasSubstr("maybe")));
+                                   HasSubstr("[foo]"), HasSubstr("bad_bool"), HasSubstr("maybe")));
   }
 }
 

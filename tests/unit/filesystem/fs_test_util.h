@@ -64,6 +64,8 @@ class FaultySyscalls : public Syscalls {
   std::uint64_t pwrite_bytes() const;
   std::vector<std::string> paths(Op op) const;
   std::vector<std::thread::id> threads(Op op) const;
+  /// Every call, in order.
+  std::vector<Op> sequence() const;
 
   int open(const char* path, int flags, mode_t mode) override;
   ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) override;
@@ -84,6 +86,7 @@ class FaultySyscalls : public Syscalls {
   std::map<Op, int> calls_;
   std::map<Op, std::vector<std::string>> paths_;
   std::map<Op, std::vector<std::thread::id>> threads_;
+  std::vector<Op> sequence_;
   std::map<std::string, std::uint64_t> free_;
   std::uint64_t pwrite_bytes_ = 0;
   std::function<void()> pwrite_hook_;

@@ -78,9 +78,9 @@ TEST_P(ThinContentTest, ThinSkipsAllZeroChunks) {
   const ThinCase& c = GetParam();
   const Written w = AddWith(true, "img", c.data);
   EXPECT_EQ(w.pwrite_bytes, c.thin_bytes);
-  const bool ends_in_hole = c.data.size() % kKi == 0
-                                ? c.data.substr(c.data.size() - kKi) == Zeros(kKi)
-                                : false;
+  const std::size_t last_chunk = (c.data.size() - 1) / kKi * kKi;
+  const bool ends_in_hole =
+      c.data.find_first_not_of('\0', last_chunk) == std::string::npos;
   if (ends_in_hole) {
     EXPECT_GE(w.ftruncate_calls, 1);
   } else if (c.thin_bytes == c.data.size()) {
