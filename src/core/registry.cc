@@ -69,7 +69,7 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
   const auto& backends = config.values("DEFAULT", "enabled_backends");
   registry->multi_store_ = !backends.empty() && !split_oslo_list(backends.back()).empty();
   auto add_entry = [&](std::string name, std::string type, bool reserved,
-                       std::vector<std::string> sections, std::string datadir) {
+                       std::vector<std::string> sections, const std::string& datadir) {
     auto entry = std::make_unique<Entry>();
     entry->name = std::move(name);
     entry->type = std::move(type);

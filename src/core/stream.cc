@@ -30,7 +30,7 @@ std::size_t MemoryInputStream::read(std::span<std::byte> out) {
 
 std::string read_all(InputStream& in) {
   std::string out;
-  std::array<std::byte, 64 * 1024> buf{};
+  std::array<std::byte, std::size_t{64} * 1024> buf{};
   while (std::size_t n = in.read(buf)) {
     out.append(reinterpret_cast<const char*>(buf.data()), n);
   }

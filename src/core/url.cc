@@ -147,10 +147,9 @@ std::string percent_quote(std::string_view s, std::string_view safe) {
   out.reserve(s.size());
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) != 0 && c < 0x80) {
-      out += ch;
-    } else if (ch == '_' || ch == '.' || ch == '-' || ch == '~' ||
-               safe.find(ch) != std::string_view::npos) {
+    const bool unreserved =
+        (std::isalnum(c) != 0 && c < 0x80) || ch == '_' || ch == '.' || ch == '-' || ch == '~';
+    if (unreserved || safe.find(ch) != std::string_view::npos) {
       out += ch;
     } else {
       out += '%';

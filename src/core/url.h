@@ -16,7 +16,7 @@ struct SplitUrl {
   std::string_view path;
   std::string_view query;
   std::string_view fragment;
-  bool has_netloc = false;  ///< the URI had "//" after the scheme
+  bool has_netloc = false;               ///< the URI had "//" after the scheme
   std::unique_ptr<std::string> cleaned;  // heap-held so that moving the result keeps views valid
 };
 

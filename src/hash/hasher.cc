@@ -60,10 +60,11 @@ class EvpHasher final : public Hasher {
       throw Error(ErrorKind::kBackendException, "digest finalisation failed");
     }
     static constexpr char kHex[] = "0123456789abcdef";
-    std::string out(2 * len, '0');
+    std::string out;
+    out.reserve(std::size_t{2} * len);
     for (unsigned int i = 0; i < len; ++i) {
-      out[2 * i] = kHex[digest[i] >> 4];
-      out[2 * i + 1] = kHex[digest[i] & 0xF];
+      out += kHex[digest[i] >> 4];
+      out += kHex[digest[i] & 0xF];
     }
     return out;
   }
@@ -81,6 +82,7 @@ class EvpHasher final : public Hasher {
 const std::vector<std::string_view>& known_hash_algorithms() {
   static const std::vector<std::string_view> kNames = [] {
     std::vector<std::string_view> names;
+    names.reserve(kAlgorithms.size());
     for (const auto& a : kAlgorithms) names.push_back(a.name);
     return names;
   }();

@@ -36,7 +36,7 @@ struct GlobalOptions {
 std::unique_ptr<StoreRegistry> open_registry(const GlobalOptions& global, ConfigFile& storage);
 
 struct AddOptions {
-  std::string image_id;
+  std::optional<std::string> image_id;  ///< nullopt: a new UUID
   std::optional<std::uint64_t> size;
   std::string hash_algo = "sha512";
   std::string file = "-";

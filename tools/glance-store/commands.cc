@@ -159,7 +159,7 @@ int run_add(const GlobalOptions& global, const AddOptions& options) {
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
   if (options.size) size = *options.size;
-  const std::string id = options.image_id.empty() ? new_uuid() : options.image_id;
+  const std::string id = options.image_id.value_or(new_uuid());
 
   FdInputStream source(fd);
   Progress progress("add", size);

@@ -66,7 +66,9 @@ int main(int argc, char** argv) {
   AddOptions add;
   std::uint64_t add_size = 0;
   auto* add_cmd = app.add_subcommand("add", "store an image and print its location as JSON");
-  add_cmd->add_option("--image-id", add.image_id, "image id (default: a new UUID)");
+  std::string image_id;
+  auto* image_id_opt =
+      add_cmd->add_option("--image-id", image_id, "image id (default: a new UUID)");
   auto* size_opt =
       add_cmd->add_option("--size", add_size, "declared size in bytes; 0 means unknown");
   add_cmd->add_option("--hash-algo", add.hash_algo, "multihash algorithm (default sha512)");
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
   try {
     if (*add_cmd) {
       if (*size_opt) add.size = add_size;
+      if (*image_id_opt) add.image_id = image_id;
       return run_add(global, add);
     }
     if (*get_cmd) {

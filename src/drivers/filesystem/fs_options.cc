@@ -34,7 +34,7 @@ FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
   o.datadirs = reader.get_multi("filesystem_store_datadirs");
   o.metadata_file = reader.get_string("filesystem_store_metadata_file");
   o.file_perm = reader.get_int("filesystem_store_file_perm", 0);
-  o.chunk_size = reader.get_int("filesystem_store_chunk_size", 64 * 1024, 1);
+  o.chunk_size = reader.get_int("filesystem_store_chunk_size", std::int64_t{64} * 1024, 1);
   o.thin_provisioning = reader.get_bool("filesystem_thin_provisioning", false);
   o.timeout = reader.get_int("filesystem_store_timeout", 0, 0);
   o.thread_pool_size = reader.get_int("filesystem_store_thread_pool_size", 10, 1);

@@ -18,11 +18,11 @@ struct FilesystemOptions {
   std::vector<std::string> datadirs;         ///< filesystem_store_datadirs, "path[:priority]"
   std::optional<std::string> metadata_file;  ///< filesystem_store_metadata_file
   std::int64_t file_perm = 0;  ///< filesystem_store_file_perm, decimal digits read as octal
-  std::int64_t chunk_size = 64 * 1024;     ///< filesystem_store_chunk_size
-  bool thin_provisioning = false;          ///< filesystem_thin_provisioning
-  std::int64_t timeout = 0;                ///< filesystem_store_timeout (seconds)
-  std::int64_t thread_pool_size = 10;      ///< filesystem_store_thread_pool_size
-  std::int64_t threadpool_threshold = 75;  ///< filesystem_store_threadpool_threshold (%)
+  std::int64_t chunk_size = std::int64_t{64} * 1024;  ///< filesystem_store_chunk_size
+  bool thin_provisioning = false;                     ///< filesystem_thin_provisioning
+  std::int64_t timeout = 0;                           ///< filesystem_store_timeout (seconds)
+  std::int64_t thread_pool_size = 10;                 ///< filesystem_store_thread_pool_size
+  std::int64_t threadpool_threshold = 75;             ///< filesystem_store_threadpool_threshold (%)
 
   /// Reads the options; malformed values throw InvalidOptionValue. `default_datadir` is
   /// /var/lib/glance/images, or /var/lib/glance/<id> for a reserved store.

@@ -198,7 +198,7 @@ std::string FilesystemStore::url_prefix() const {
 std::string FilesystemStore::resolve(const StoreLocation& location) const {
   const auto* file = dynamic_cast<const FileLocation*>(&location);
   if (file == nullptr) throw Error(ErrorKind::kBadStoreUri, "not a file:// location");
-  const std::string path = canonical_or_lexical(file->path());
+  std::string path = canonical_or_lexical(file->path());
   const std::size_t slash = path.rfind('/');
   const std::string parent = path.substr(0, slash);
   const std::string name = path.substr(slash + 1);

@@ -32,7 +32,7 @@ std::string random_suffix() {
 
 class FileImageWriter final : public ImageWriter {
  public:
-  FileImageWriter(std::shared_ptr<Syscalls> sys, std::string dir, std::string image_id,
+  FileImageWriter(std::shared_ptr<Syscalls> sys, std::string dir, const std::string& image_id,
                   unsigned mode, bool thin, std::uint64_t chunk, nlohmann::json metadata)
       : sys_(std::move(sys)),
         dir_(std::move(dir)),
@@ -100,9 +100,9 @@ class FileImageWriter final : public ImageWriter {
   // A cleanup in another process may unlink a temporary between our open and our lock; the
   // name is then checked to still be ours, and a new one taken if not.
   void open_temporary(const std::string& image_id) {
-    const std::string pid = std::to_string(::getpid());
+    const std::string prefix = dir_ + "/." + image_id + ".tmp." + std::to_string(::getpid()) + ".";
     for (int attempt = 0; attempt < 8; ++attempt) {
-      std::string path = dir_ + "/." + image_id + ".tmp." + pid + "." + random_suffix();
+      std::string path = prefix + random_suffix();
       const int fd = sys_->open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd < 0) {
         if (errno == EEXIST) continue;
