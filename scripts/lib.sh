@@ -8,7 +8,8 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 BUILD_PACKAGES=(g++ make cmake pkg-config libssl-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev)
 # What the tests need on top: GoogleTest, md5sum/sha512sum, script(1) for the pseudo-terminal.
-TEST_PACKAGES=(googletest libgtest-dev libgmock-dev coreutils bsdutils util-linux)
+TEST_PACKAGES=(googletest libgtest-dev libgmock-dev coreutils bsdutils util-linux clang
+  libclang-rt-14-dev python3)
 
 # Installs the packages that are missing (apt-get only when something is).
 ensure_packages() {
