@@ -91,8 +91,8 @@ class Error : public std::exception {
   /// hierarchy (StoreRandomGetNotSupported is a StoreGetNotSupported).
   bool is(ErrorKind kind) const noexcept;
 
-  /// Fills `%(name)s` / `%(name)d` placeholders of `pattern` from name/value pairs; a
-  /// placeholder without a value stays as written (glance_store never fails to format).
+  /// Fills `%(name)s` / `%(name)d` placeholders of `pattern` from name/value pairs. When one
+  /// lacks a value the pattern is returned as written (glance_store never fails to format).
   static std::string format(std::string_view pattern,
                             std::initializer_list<std::pair<std::string_view, std::string>> args);
 

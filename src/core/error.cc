@@ -65,26 +65,27 @@ bool Error::is(ErrorKind kind) const noexcept {
   return false;
 }
 
-std::string Error::format(std::string_view pattern,
-                          std::initializer_list<std::pair<std::string_view, std::string>> args) {
+std::string Error::format(
+    std::string_view pattern,
+    std::initializer_list<std::pair<std::string_view, std::string>> args) {
+  // As Python's `template % kwargs`: all placeholders are filled, or (one lacking a value) none.
   std::string out;
   out.reserve(pattern.size() + 32);
   std::size_t i = 0;
   while (i < pattern.size()) {
     if (pattern.compare(i, 2, "%(") == 0) {
-      std::size_t close = pattern.find(')', i + 2);
+      const std::size_t close = pattern.find(')', i + 2);
       if (close != std::string_view::npos && close + 1 < pattern.size() &&
           (pattern[close + 1] == 's' || pattern[close + 1] == 'd')) {
-        std::string_view name = pattern.substr(i + 2, close - i - 2);
+        const std::string_view name = pattern.substr(i + 2, close - i - 2);
         const std::string* value = nullptr;
         for (const auto& [key, val] : args) {
           if (key == name) value = &val;
         }
-        if (value != nullptr) {
-          out += *value;
-          i = close + 2;
-          continue;
-        }
+        if (value == nullptr) return std::string(pattern);
+        out += *value;
+        i = close + 2;
+        continue;
       }
     }
     out += pattern[i++];

@@ -120,7 +120,7 @@ void check_value(const nlohmann::json& value, const nlohmann::json& whole, std::
               "A bad metadata structure was returned from the " + std::string(driver) +
                   " storage driver: " + whole.dump() + ".  The image metadata key " + key +
                   " has an invalid type of " + value.type_name() +
-                  ". Only dict, list, and unicode are supported.");
+                  ". Only dict, list, and unicode are supported..");
 }
 
 }  // namespace

@@ -26,7 +26,6 @@ using testing::capture_error;
 using ::testing::ElementsAre;
 using testing::HasKind;
 using testing::TempDir;
-using ::testing::UnorderedElementsAre;
 
 using FieldMap = std::map<std::string, std::optional<std::string>>;
 

@@ -143,7 +143,7 @@ TEST_F(PipelineTest, SizeExceedsAbortsAndNamesTheCumulativeCount) {
   const Error e = capture_error([&] { run(source, 5000, writer); });
   EXPECT_THAT(e, HasKind(ErrorKind::kInvalid));
   std::smatch m;
-  const std::string message = e.message();
+  const std::string& message = e.message();
   ASSERT_TRUE(std::regex_match(message, m,
                                std::regex("Size exceeds: expected 5000 bytes, got ([0-9]+) bytes")))
       << message;
@@ -164,21 +164,29 @@ TEST_F(PipelineTest, SizeExceedsByOneByte) {
   EXPECT_EQ(writer.commits, 0);
 }
 
-TEST_F(PipelineTest, ShortInputIsASizeMismatch) {
-  for (const auto& [declared, actual] :
-       {std::pair<std::size_t, std::size_t>{10000, 5000}, {1, 0}, {kBuffer + 1, kBuffer}}) {
-    ScriptedSource source(pattern(actual), kBuffer);
-    RecordingWriter writer;
-    md5_ = Hasher::create("md5");
-    multihash_ = Hasher::create("sha256");
-    const Error e = capture_error([&] { run(source, declared, writer); });
-    EXPECT_THAT(e, HasKind(ErrorKind::kInvalid));
-    EXPECT_EQ(e.message(), "Size mismatch: expected " + std::to_string(declared) + " bytes, got " +
-                               std::to_string(actual) + " bytes");
-    EXPECT_EQ(writer.aborts, 1);
-    EXPECT_EQ(writer.commits, 0);
-  }
+// (declared size, actual size)
+class PipelineShortInputTest
+    : public PipelineTest,
+      public ::testing::WithParamInterface<std::pair<std::size_t, std::size_t>> {};
+
+TEST_P(PipelineShortInputTest, IsASizeMismatch) {
+  const std::size_t declared = GetParam().first;
+  const std::size_t actual = GetParam().second;
+  ScriptedSource source(pattern(actual), kBuffer);
+  RecordingWriter writer;
+  const Error e = capture_error([&] { run(source, declared, writer); });
+  EXPECT_THAT(e, HasKind(ErrorKind::kInvalid));
+  EXPECT_EQ(e.message(), "Size mismatch: expected " + std::to_string(declared) + " bytes, got " +
+                             std::to_string(actual) + " bytes");
+  EXPECT_EQ(writer.aborts, 1);
+  EXPECT_EQ(writer.commits, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Sizes, PipelineShortInputTest,
+                         ::testing::Values(std::pair<std::size_t, std::size_t>{10000, 5000},
+                                           std::pair<std::size_t, std::size_t>{1, 0},
+                                           std::pair<std::size_t, std::size_t>{kBuffer + 1,
+                                                                               kBuffer}));
 
 TEST_F(PipelineTest, ChunksKeptByTheWriterOutliveThePipeline) {
   // A driver may keep a chunk (e.g. for a parallel part upload) after the add returned.
@@ -325,7 +333,7 @@ TEST_P(PipelineMemoryBoundTest, BlocksInsteadOfAllocatingMoreBuffers) {
     buffers.insert(out.data());
   };
 
-  const PipelineResult result = run(source, data.size(), *writer, count + 1);
+  const PipelineResult result = run(source, data.size(), *writer, count);
 
   EXPECT_EQ(writer->data(), data);
   EXPECT_EQ(result.bytes, data.size());

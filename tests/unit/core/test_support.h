@@ -131,4 +131,17 @@ inline std::unique_ptr<StoreRegistry> legacy_registry(const std::string& datadir
                         datadir + "\n" + extra));
 }
 
+/// Adds `data` as image `id` (to `backend`, or the default store); returns the location.
+inline std::string add_image(const StoreRegistry& registry, const std::string& id,
+                             const std::string& data, const std::string& backend = "") {
+  MemoryInputStream in(data);
+  return registry.add(id, in, data.size(), "sha256", backend).location;
+}
+
+/// The whole image at `uri`.
+inline std::string get_image(const StoreRegistry& registry, const std::string& uri,
+                             const std::string& backend = "") {
+  return read_all(*registry.get(uri, 0, std::nullopt, backend).stream);
+}
+
 }  // namespace glance_store::testing
