@@ -79,6 +79,15 @@ TEST_F(ErrorsTest, HelpListsTheExitCodes) {
   }
 }
 
+TEST_F(ErrorsTest, SymlinkOutOfTheDatadirIsForbidden) {
+  ASSERT_TRUE(Succeeded(Tool({"stores"})));  // creates the datadir
+  fs::create_symlink("/etc/passwd", ImagePath("link"));
+  EXPECT_TRUE(FailedWith(Tool({"get", ImageUri("link")}), 19, "Forbidden"));
+  EXPECT_TRUE(FailedWith(Tool({"delete", ImageUri("link")}), 19, "Forbidden"));
+  EXPECT_TRUE(fs::is_symlink(ImagePath("link")));
+  EXPECT_TRUE(fs::is_regular_file("/etc/passwd"));
+}
+
 TEST_F(ErrorsTest, DuplicateKeepsTheOriginalBytes) {
   const std::string original = RandomBytes(kMiB + 3, 1);
   ASSERT_TRUE(Succeeded(Tool({"add", "--image-id", "dup", "-"}, original)));
