@@ -84,8 +84,8 @@ class ProgressBarTest : public ProgressTest, public ::testing::WithParamInterfac
 
 TEST_P(ProgressBarTest, SlowAddOnATerminalDrawsTheBar) {
   SlowFifo fifo(Path("slow.fifo"));
-  const std::optional<std::size_t> size =
-      GetParam().declare_size ? std::optional(fifo.data().size()) : std::nullopt;
+  std::optional<std::size_t> size;
+  if (GetParam().declare_size) size = fifo.data().size();
   const RunResult shown = UnderTerminal(AddCommand(fifo.path(), size));
   ASSERT_EQ(shown.exit_code, 0) << shown.out << shown.err;
   for (const auto& text : GetParam().shown) {

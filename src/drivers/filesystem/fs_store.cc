@@ -160,9 +160,10 @@ void FilesystemStore::remove_stale_temporaries(const std::string& dir) const {
 }
 
 std::uint64_t FilesystemStore::free_space(const std::string& dir) const {
-  return executor_->run<std::uint64_t>([&]() -> std::uint64_t {
+  // Calls that time out finish in the background: they own what they use.
+  return executor_->run<std::uint64_t>([sys = syscalls_, dir]() -> std::uint64_t {
     struct statvfs st {};
-    if (syscalls_->statvfs(dir.c_str(), &st) != 0) return 0;
+    if (sys->statvfs(dir.c_str(), &st) != 0) return 0;
     return static_cast<std::uint64_t>(st.f_bavail) * st.f_bsize;
   });
 }
@@ -228,9 +229,9 @@ GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t o
 
 std::uint64_t FilesystemStore::do_get_size(const StoreLocation& location) {
   const std::string path = resolve(location);
-  return executor_->run<std::uint64_t>([&]() -> std::uint64_t {
+  return executor_->run<std::uint64_t>([sys = syscalls_, path]() -> std::uint64_t {
     struct stat st {};
-    if (syscalls_->stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (sys->stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       throw not_found_error(path);
     }
     return static_cast<std::uint64_t>(st.st_size);
@@ -239,8 +240,8 @@ std::uint64_t FilesystemStore::do_get_size(const StoreLocation& location) {
 
 void FilesystemStore::do_remove(const StoreLocation& location) {
   const std::string path = resolve(location);
-  executor_->run<int>([&]() -> int {
-    if (syscalls_->unlink(path.c_str()) == 0) return 0;
+  executor_->run<int>([sys = syscalls_, path]() -> int {
+    if (sys->unlink(path.c_str()) == 0) return 0;
     const int err = errno;
     if (err == ENOENT) throw not_found_error(path);
     throw Error(ErrorKind::kForbidden, "You cannot delete file " + path, err);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "core/log.h"
 #include "drivers/filesystem/fs_store.h"
@@ -137,21 +138,36 @@ class FileImageWriter final : public ImageWriter {
     written_end_ = std::max(written_end_, offset);
   }
 
-  // Thin provisioning: chunks of `chunk_` bytes (aligned on the file) that are all zero are not
-  // written, leaving holes; runs of other chunks are written with one call.
+  // Thin provisioning: a chunk of `chunk_` bytes (aligned on the file) that is all zero is not
+  // written, leaving a hole; a chunk with any other byte is written whole, even when a buffer
+  // boundary splits it (its zero head, skipped with the previous buffer, is written then).
   void write_skipping_zero_chunks(std::span<const std::byte> data) {
+    static const std::vector<std::byte> kZeros(std::size_t{1} << 16);
     std::size_t pos = 0;
     std::size_t run_start = 0;
     bool in_run = false;
     while (pos < data.size()) {
       const std::uint64_t abs = offset_ + pos;
+      const std::uint64_t chunk_start = abs - abs % chunk_;
       const std::size_t len = static_cast<std::size_t>(
           std::min<std::uint64_t>(chunk_ - abs % chunk_, data.size() - pos));
-      const bool zero = all_zero(data.data() + pos, len);
-      if (!zero && !in_run) {
+      if (chunk_start != current_chunk_) {
+        current_chunk_ = chunk_start;
+        chunk_has_data_ = false;
+      }
+      if (!chunk_has_data_ && !all_zero(data.data() + pos, len)) {
+        for (std::uint64_t at = chunk_start; at < abs;) {
+          const std::size_t n =
+              static_cast<std::size_t>(std::min<std::uint64_t>(kZeros.size(), abs - at));
+          write_at(kZeros.data(), n, at);
+          at += n;
+        }
+        chunk_has_data_ = true;
+      }
+      if (chunk_has_data_ && !in_run) {
         run_start = pos;
         in_run = true;
-      } else if (zero && in_run) {
+      } else if (!chunk_has_data_ && in_run) {
         write_at(data.data() + run_start, pos - run_start, offset_ + run_start);
         in_run = false;
       }
@@ -181,6 +197,8 @@ class FileImageWriter final : public ImageWriter {
   std::uint64_t offset_ = 0;
   std::uint64_t written_end_ = 0;
   std::uint64_t synced_ = 0;
+  std::uint64_t current_chunk_ = UINT64_MAX;  // thin provisioning: the chunk being written
+  bool chunk_has_data_ = false;               // … and whether it has a non-zero byte so far
 };
 
 }  // namespace
