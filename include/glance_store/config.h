@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,7 +47,13 @@ class ConfigFile {
 /// message names the section, the option and the reason.
 class OptionReader {
  public:
-  OptionReader(const ConfigFile& file, std::vector<std::string> sections, std::string store_name);
+  /// Shares `file`: stores keep reading it when they are configured again.
+  OptionReader(std::shared_ptr<const ConfigFile> file, std::vector<std::string> sections,
+               std::string store_name);
+  /// Keeps a copy of `file`.
+  OptionReader(const ConfigFile& file, std::vector<std::string> sections, std::string store_name)
+      : OptionReader(std::make_shared<const ConfigFile>(file), std::move(sections),
+                     std::move(store_name)) {}
 
   /// The raw value, or nullopt when no section sets it.
   std::optional<std::string> raw(std::string_view name) const;
@@ -73,7 +80,7 @@ class OptionReader {
   /// The section that sets name, or nullptr.
   const std::string* source_of(std::string_view name) const;
 
-  const ConfigFile* file_;
+  std::shared_ptr<const ConfigFile> file_;
   std::vector<std::string> sections_;
   std::string store_name_;
 };

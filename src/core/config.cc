@@ -179,9 +179,9 @@ std::vector<std::string> split_oslo_list(std::string_view text) {
   return out;
 }
 
-OptionReader::OptionReader(const ConfigFile& file, std::vector<std::string> sections,
-                           std::string store_name)
-    : file_(&file), sections_(std::move(sections)), store_name_(std::move(store_name)) {}
+OptionReader::OptionReader(std::shared_ptr<const ConfigFile> file,
+                           std::vector<std::string> sections, std::string store_name)
+    : file_(std::move(file)), sections_(std::move(sections)), store_name_(std::move(store_name)) {}
 
 const std::string* OptionReader::source_of(std::string_view name) const {
   for (const auto& section : sections_) {

@@ -65,9 +65,8 @@ bool Error::is(ErrorKind kind) const noexcept {
   return false;
 }
 
-std::string Error::format(
-    std::string_view pattern,
-    std::initializer_list<std::pair<std::string_view, std::string>> args) {
+std::string Error::format(std::string_view pattern,
+                          std::initializer_list<std::pair<std::string_view, std::string>> args) {
   // As Python's `template % kwargs`: all placeholders are filled, or (one lacking a value) none.
   std::string out;
   out.reserve(pattern.size() + 32);

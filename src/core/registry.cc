@@ -66,6 +66,8 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
   registry->all_schemes_.add("file", filesystem::parse_file_location);
   registry->all_schemes_.add("filesystem", filesystem::parse_file_location);
 
+  // The stores read their options again whenever they are reconfigured: they share this copy.
+  auto shared_config = std::make_shared<const ConfigFile>(config);
   const auto& backends = config.values("DEFAULT", "enabled_backends");
   registry->multi_store_ = !backends.empty() && !split_oslo_list(backends.back()).empty();
   auto add_entry = [&](std::string name, std::string type, bool reserved,
@@ -74,7 +76,7 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     entry->name = std::move(name);
     entry->type = std::move(type);
     entry->reserved = reserved;
-    OptionReader reader(config, std::move(sections),
+    OptionReader reader(shared_config, std::move(sections),
                         entry->type == "file" ? "filesystem" : entry->type);
     entry->store = make_store(entry->type, std::move(reader),
                               registry->multi_store_ ? entry->name : "", datadir);

@@ -25,6 +25,12 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
+// "/srv/images/" and "/srv/images" are one datadir; locations never get a doubled slash.
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
 }  // namespace
 
 FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
@@ -53,13 +59,14 @@ std::map<std::int64_t, std::vector<std::string>, std::greater<>> datadirs_by_pri
   }
   std::map<std::int64_t, std::vector<std::string>, std::greater<>> by_priority;
   if (options.datadir) {
-    by_priority[0].push_back(*options.datadir);
+    by_priority[0].push_back(without_trailing_slashes(*options.datadir));
     return by_priority;
   }
   std::map<std::string, std::int64_t> seen;
   for (const auto& entry : options.datadirs) {
     const std::size_t colon = entry.rfind(':');
-    std::string path = trim(colon == std::string::npos ? entry : entry.substr(0, colon));
+    std::string path =
+        without_trailing_slashes(trim(colon == std::string::npos ? entry : entry.substr(0, colon)));
     std::string priority_text = colon == std::string::npos ? "" : trim(entry.substr(colon + 1));
     std::int64_t priority = 0;
     if (!priority_text.empty()) {

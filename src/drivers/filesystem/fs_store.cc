@@ -32,15 +32,15 @@ std::string canonical_or_lexical(const std::string& path) {
 // Reads [offset, offset + remaining) of a file, into the caller's buffers.
 class FileReader final : public InputStream {
  public:
-  FileReader(int fd, std::uint64_t offset, std::uint64_t remaining)
-      : fd_(fd), offset_(offset), remaining_(remaining) {
+  FileReader(int fd, std::uint64_t offset, std::uint64_t remaining, std::size_t chunk_size)
+      : fd_(fd), offset_(offset), remaining_(remaining), chunk_size_(chunk_size) {
     ::posix_fadvise(fd_, static_cast<off_t>(offset), 0, POSIX_FADV_SEQUENTIAL);
   }
   ~FileReader() override { ::close(fd_); }
 
   std::size_t read(std::span<std::byte> out) override {
     const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_));
+        static_cast<std::size_t>(std::min<std::uint64_t>({out.size(), remaining_, chunk_size_}));
     if (want == 0) return 0;
     for (;;) {
       const ssize_t n = ::pread(fd_, out.data(), want, static_cast<off_t>(offset_));
@@ -60,6 +60,7 @@ class FileReader final : public InputStream {
   int fd_;
   std::uint64_t offset_;
   std::uint64_t remaining_;
+  std::size_t chunk_size_;  // filesystem_store_chunk_size: the most one read returns
 };
 
 }  // namespace
@@ -196,7 +197,7 @@ std::string FilesystemStore::url_prefix() const {
   }
 }
 
-std::string FilesystemStore::resolve(const StoreLocation& location) const {
+FilesystemStore::ResolvedPath FilesystemStore::resolve(const StoreLocation& location) const {
   const auto* file = dynamic_cast<const FileLocation*>(&location);
   if (file == nullptr) throw Error(ErrorKind::kBadStoreUri, "not a file:// location");
   std::string path = canonical_or_lexical(file->path());
@@ -209,44 +210,47 @@ std::string FilesystemStore::resolve(const StoreLocation& location) const {
     throw Error(ErrorKind::kForbidden,
                 "The location " + file->path() + " is not an image of this store's datadirs");
   }
-  return path;
+  return {std::move(path), file->path()};
 }
 
 GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t offset,
                                   std::optional<std::uint64_t> length) {
-  const std::string path = resolve(location);
+  const ResolvedPath path = resolve(location);
   const std::uint64_t size = do_get_size(location);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.real.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) throw not_found_error(path);
+    if (errno == ENOENT) throw not_found_error(path.shown);
     const int err = errno;
-    throw Error(ErrorKind::kForbidden, "cannot open " + path + ": " + std::strerror(err), err);
+    throw Error(ErrorKind::kForbidden, "cannot open " + path.shown + ": " + std::strerror(err),
+                err);
   }
   const std::uint64_t available = offset >= size ? 0 : size - offset;
   const std::uint64_t deliver = length ? std::min(*length, available) : available;
-  return {std::make_unique<FileReader>(fd, offset, deliver), deliver};
+  return {std::make_unique<FileReader>(fd, offset, deliver,
+                                       static_cast<std::size_t>(options_.chunk_size)),
+          deliver};
 }
 
 std::uint64_t FilesystemStore::do_get_size(const StoreLocation& location) {
-  const std::string path = resolve(location);
+  const ResolvedPath path = resolve(location);
   return executor_->run<std::uint64_t>([sys = syscalls_, path]() -> std::uint64_t {
     struct stat st {};
-    if (sys->stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      throw not_found_error(path);
+    if (sys->stat(path.real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      throw not_found_error(path.shown);
     }
     return static_cast<std::uint64_t>(st.st_size);
   });
 }
 
 void FilesystemStore::do_remove(const StoreLocation& location) {
-  const std::string path = resolve(location);
+  const ResolvedPath path = resolve(location);
   executor_->run<int>([sys = syscalls_, path]() -> int {
-    if (sys->unlink(path.c_str()) == 0) return 0;
+    if (sys->unlink(path.real.c_str()) == 0) return 0;
     const int err = errno;
-    if (err == ENOENT) throw not_found_error(path);
-    throw Error(ErrorKind::kForbidden, "You cannot delete file " + path, err);
+    if (err == ENOENT) throw not_found_error(path.shown);
+    throw Error(ErrorKind::kForbidden, "You cannot delete file " + path.shown, err);
   });
-  internal::logger()->debug("Deleted image at {}", path);
+  internal::logger()->debug("Deleted image at {}", path.shown);
 }
 
 nlohmann::json FilesystemStore::metadata_for(const std::string& path) const {

@@ -47,8 +47,12 @@ class FilesystemStore final : public Store {
   std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size) override;
 
  private:
-  /// The absolute path of a location, checked to name an image inside a datadir (Forbidden).
-  std::string resolve(const StoreLocation& location) const;
+  struct ResolvedPath {
+    std::string real;   ///< canonical, for the system calls
+    std::string shown;  ///< as the location wrote it, for messages
+  };
+  /// The path of a location, checked to name an image inside a datadir (Forbidden).
+  ResolvedPath resolve(const StoreLocation& location) const;
   std::uint64_t free_space(const std::string& dir) const;
   void prepare_directory(const std::string& dir) const;
   void remove_stale_temporaries(const std::string& dir) const;

@@ -145,9 +145,9 @@ TEST_P(ThickThinAddTest, ChecksumsCoverAllBytes) {
 }
 
 TEST_P(ThickThinAddTest, MultiStoreMetadataIsExactlyTheStore) {
-  CreateMulti({{"file1", "filesystem_store_chunk_size = 1024\nfilesystem_store_datadir = " +
-                             datadir() + "\nfilesystem_thin_provisioning = " +
-                             (GetParam() ? "true" : "false")}});
+  CreateMulti(
+      {{"file1", "filesystem_store_chunk_size = 1024\nfilesystem_store_datadir = " + datadir() +
+                     "\nfilesystem_thin_provisioning = " + (GetParam() ? "true" : "false")}});
   const AddResult added = Add("img", kImg5k, kImg5k.size(), "sha256");
   EXPECT_EQ(added.metadata, nlohmann::json({{"store", "file1"}}));
   EXPECT_EQ(added.checksum, kImg5kMd5);

@@ -18,6 +18,8 @@ struct IdCase {
   std::string id;
 };
 
+void PrintTo(const IdCase& c, std::ostream* os) { *os << c.name; }
+
 class InvalidImageIdTest : public FsStoreTest, public ::testing::WithParamInterface<IdCase> {};
 
 TEST_P(InvalidImageIdTest, IsInvalidAndNothingIsWritten) {
@@ -30,14 +32,14 @@ TEST_P(InvalidImageIdTest, IsInvalidAndNothingIsWritten) {
   EXPECT_EQ(ListDir(root()), std::vector<std::string>{"images"});
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Ids, InvalidImageIdTest,
-    ::testing::Values(IdCase{"Empty", ""}, IdCase{"Dot", "."}, IdCase{"DotDot", ".."},
-                      IdCase{"Hidden", ".hidden"}, IdCase{"Slash", "a/b"},
-                      IdCase{"ParentEscape", "../x"}, IdCase{"TrailingSlash", "img/"},
-                      IdCase{"EmbeddedNul", std::string("a\0b", 3)},
-                      IdCase{"TooLong", std::string(201, 'a')}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Ids, InvalidImageIdTest,
+                         ::testing::Values(IdCase{"Empty", ""}, IdCase{"Dot", "."},
+                                           IdCase{"DotDot", ".."}, IdCase{"Hidden", ".hidden"},
+                                           IdCase{"Slash", "a/b"}, IdCase{"ParentEscape", "../x"},
+                                           IdCase{"TrailingSlash", "img/"},
+                                           IdCase{"EmbeddedNul", std::string("a\0b", 3)},
+                                           IdCase{"TooLong", std::string(201, 'a')}),
+                         [](const auto& info) { return info.param.name; });
 
 class ValidImageIdTest : public FsStoreTest, public ::testing::WithParamInterface<IdCase> {};
 
@@ -53,9 +55,8 @@ TEST_P(ValidImageIdTest, IsStoredUnderThatName) {
 INSTANTIATE_TEST_SUITE_P(
     Ids, ValidImageIdTest,
     ::testing::Values(IdCase{"Uuid", "0b6a2b9e-3f0e-4c1b-9d3c-7d0c1e2f3a4b"},
-                      IdCase{"LongestAllowed", std::string(200, 'a')},
-                      IdCase{"InnerDots", "a..b"}, IdCase{"Space", "with space"},
-                      IdCase{"Utf8", "\xc3\xbcmlaut"},
+                      IdCase{"LongestAllowed", std::string(200, 'a')}, IdCase{"InnerDots", "a..b"},
+                      IdCase{"Space", "with space"}, IdCase{"Utf8", "\xc3\xbcmlaut"},
                       IdCase{"LooksLikeATemporaryButNoLeadingDot", "x.tmp.1.0123456789abcdef"}),
     [](const auto& info) { return info.param.name; });
 
@@ -65,6 +66,8 @@ struct ForbiddenCase {
   const char* name;
   std::string (*path)(const std::string& root);  // the location's path
 };
+
+void PrintTo(const ForbiddenCase& c, std::ostream* os) { *os << c.name; }
 
 class ForbiddenLocationTest : public FsStoreTest,
                               public ::testing::WithParamInterface<ForbiddenCase> {
@@ -120,24 +123,27 @@ INSTANTIATE_TEST_SUITE_P(
                       [](const std::string&) { return std::string("/tmp/glance-tests/nope"); }},
         ForbiddenCase{"DotDotEscape",
                       [](const std::string& r) { return r + "/images/../outside"; }},
-        ForbiddenCase{"DotSegments", [](const std::string& r) { return r + "/images/./../outside"; }},
+        ForbiddenCase{"DotSegments",
+                      [](const std::string& r) { return r + "/images/./../outside"; }},
         ForbiddenCase{"DotDotIntoSibling",
                       [](const std::string& r) { return r + "/images/../images2/x"; }},
-        ForbiddenCase{"SiblingSharingThePrefix", [](const std::string& r) { return r + "/images2/x"; }},
+        ForbiddenCase{"SiblingSharingThePrefix",
+                      [](const std::string& r) { return r + "/images2/x"; }},
         ForbiddenCase{"SymlinkToOutside", [](const std::string& r) { return r + "/images/link"; }},
         ForbiddenCase{"ThroughSymlinkedDirectory",
                       [](const std::string& r) { return r + "/images/linkdir/outside"; }},
         ForbiddenCase{"Subdirectory", [](const std::string& r) { return r + "/images/sub/x"; }},
-        ForbiddenCase{"Temporary",
-                      [](const std::string& r) {
-                        return r + "/images/.img.tmp.1.0123456789abcdef";
-                      }},
+        ForbiddenCase{
+            "Temporary",
+            [](const std::string& r) { return r + "/images/.img.tmp.1.0123456789abcdef"; }},
         ForbiddenCase{"TheDatadirItself", [](const std::string& r) { return r + "/images"; }},
         ForbiddenCase{"TheDatadirWithSlash", [](const std::string& r) { return r + "/images/"; }}),
     [](const auto& info) { return info.param.name; });
 
 // The datadir's own images are reachable through equivalent spellings of their path.
-TEST_F(FsStoreTest, EquivalentSpellingsInsideTheDatadirAreAllowed) {
+using LocationSpellingTest = FsStoreTest;
+
+TEST_F(LocationSpellingTest, EquivalentSpellingsInsideTheDatadirAreAllowed) {
   CreateLegacy();
   Add("img", "image");
   EXPECT_EQ(Get(Uri(datadir() + "/./img")), "image");

@@ -2,10 +2,9 @@
 // durable, then renames it into place without ever replacing an image; configure removes the
 // temporaries nobody holds.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -127,10 +126,13 @@ TEST_F(CrashSafetyTest, ConcurrentAddsOfOneIdHaveOneWinner) {
 // Configure removes the temporaries of adds that died, and nothing else.
 TEST_F(CrashSafetyTest, StaleTemporaryIsRemovedOnCreate) {
   fs::create_directories(datadir());
-  const std::vector<std::string> kept = {
-      ".keep", ".img.tmp.99999.0123456789abcdeg", ".img.tmp.99999.0123456789abcde",
-      ".img.tmp.abc.0123456789abcdef", ".img.tmp..0123456789abcdef",
-      "img.tmp.99999.0123456789abcdef", "other"};
+  const std::vector<std::string> kept = {".keep",
+                                         ".img.tmp.99999.0123456789abcdeg",
+                                         ".img.tmp.99999.0123456789abcde",
+                                         ".img.tmp.abc.0123456789abcdef",
+                                         ".img.tmp..0123456789abcdef",
+                                         "img.tmp.99999.0123456789abcdef",
+                                         "other"};
   for (const auto& name : kept) WriteFile(datadir() + "/" + name, "keep me");
   WriteFile(datadir() + "/" + std::string(kStale), "partial");
   CreateLegacy();
@@ -199,6 +201,8 @@ struct NameCase {
   std::string entry;
   bool temporary;
 };
+
+void PrintTo(const NameCase& c, std::ostream* os) { *os << c.name; }
 
 class TemporaryNameTest : public ::testing::TestWithParam<NameCase> {};
 

@@ -80,6 +80,8 @@ struct SelectionCase {
   int expected;  // index of the chosen directory, -1 for StorageFull
 };
 
+void PrintTo(const SelectionCase& c, std::ostream* os) { *os << c.name; }
+
 class DatadirSelectionTest : public DatadirsTest,
                              public ::testing::WithParamInterface<SelectionCase> {
  protected:
@@ -101,8 +103,7 @@ class DatadirSelectionTest : public DatadirsTest,
 TEST_P(DatadirSelectionTest, ChooseDatadir) {
   const SelectionCase& c = GetParam();
   if (c.expected < 0) {
-    EXPECT_EQ(CatchError([&] { store().choose_datadir(c.size); }).kind(),
-              ErrorKind::kStorageFull);
+    EXPECT_EQ(CatchError([&] { store().choose_datadir(c.size); }).kind(), ErrorKind::kStorageFull);
   } else {
     EXPECT_EQ(store().choose_datadir(c.size), d(c.expected));
   }
@@ -142,6 +143,43 @@ TEST_F(DatadirsTest, SameDirWithDifferentPrioritiesDisablesAdd) {
                     "configuration");
 }
 
+// Users write `StoreRegistry::create(ConfigFile::parse(text))`: the stores must not depend on
+// the parsed file outliving that call when they are configured again (Store::configure is
+// public). 0 when reconfiguring reports the configuration's own error.
+int ReconfigureAfterTheParsedConfigIsGone(const std::string& text) {
+  auto registry = StoreRegistry::create(ConfigFile::parse(text));
+  // Allocations of similar sizes take the freed memory over.
+  std::vector<std::string> junk(256, std::string(text.size(), 'X'));
+  Store& store = registry->default_store();
+  try {
+    store.configure(true);
+  } catch (const Error& e) {
+    const bool expected = e.kind() == ErrorKind::kBadStoreConfiguration &&
+                          e.message().find("specified multiple times") != std::string::npos;
+    return expected && !store.add_enabled() ? 0 : 2;
+  }
+  return 1;
+}
+
+// Run in a child process (reading freed memory may crash), without root's privileges (it might
+// create directories anywhere). The datadirs need not exist: the duplicate is refused first.
+TEST_F(DatadirsTest, ReconfigureDoesNotNeedTheParsedConfigAnymore) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string text =
+      "[glance_store]\nstores = file\nfilesystem_store_datadir =\n"
+      "filesystem_store_datadirs = /nonexistent-glance-test/d0:1\n"
+      "filesystem_store_datadirs = /nonexistent-glance-test/d0:2\n";
+  EXPECT_EXIT(
+      {
+        std::error_code ec;
+        fs::remove_all(root(), ec);  // the child ends without the fixture's teardown
+        int code = 3;
+        RunUnprivileged([&] { code = ReconfigureAfterTheParsedConfigIsGone(text); });
+        std::exit(code);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 // FS-42: the same directory twice with the same priority only warns.
 TEST_F(DatadirsTest, SameDirWithSamePriorityWarns) {
   LogCapture log;
@@ -160,6 +198,8 @@ struct BadEntryCase {
   std::string reason;
 };
 
+void PrintTo(const BadEntryCase& c, std::ostream* os) { *os << c.name; }
+
 class BadDatadirEntryTest : public DatadirsTest,
                             public ::testing::WithParamInterface<BadEntryCase> {};
 
@@ -171,25 +211,23 @@ TEST_P(BadDatadirEntryTest, DisablesAdd) {
 
 INSTANTIATE_TEST_SUITE_P(
     Entries, BadDatadirEntryTest,
-    ::testing::Values(
-        BadEntryCase{"Word", ":abc", false,
-                     "Invalid priority value abc in filesystem configuration"},
-        BadEntryCase{"Negative", ":-5", false,
-                     "Invalid priority value -5 in filesystem configuration"},
-        BadEntryCase{"Fraction", ":1.5", false,
-                     "Invalid priority value 1.5 in filesystem configuration"},
-        BadEntryCase{"EmptyPath", ":100", true,
-                     "Invalid directory specified in filesystem configuration"},
-        BadEntryCase{"BlankPath", "   : 7", true,
-                     "Invalid directory specified in filesystem configuration"}),
+    ::testing::Values(BadEntryCase{"Word", ":abc", false,
+                                   "Invalid priority value abc in filesystem configuration"},
+                      BadEntryCase{"Negative", ":-5", false,
+                                   "Invalid priority value -5 in filesystem configuration"},
+                      BadEntryCase{"Fraction", ":1.5", false,
+                                   "Invalid priority value 1.5 in filesystem configuration"},
+                      BadEntryCase{"EmptyPath", ":100", true,
+                                   "Invalid directory specified in filesystem configuration"},
+                      BadEntryCase{"BlankPath", "   : 7", true,
+                                   "Invalid directory specified in filesystem configuration"}),
     [](const auto& info) { return info.param.name; });
 
 // FS-43: split at the last ':', both parts trimmed, a missing or empty priority is 0.
 TEST_F(DatadirsTest, EntryParsing) {
   CreateWithDatadirs({" " + d(0) + " : 7 ", d(1), d(2) + ":", root_.sub("a:b") + ":3"});
   EXPECT_TRUE(store().add_enabled()) << store().add_disabled_reason();
-  EXPECT_EQ(store().datadirs(),
-            (std::vector<std::string>{d(0), root_.sub("a:b"), d(1), d(2)}));
+  EXPECT_EQ(store().datadirs(), (std::vector<std::string>{d(0), root_.sub("a:b"), d(1), d(2)}));
   EXPECT_TRUE(fs::is_directory(root_.sub("a:b")));
 }
 
@@ -243,10 +281,9 @@ TEST_F(DatadirsTest, UnwritableDatadirDisablesAddButStaysReadable) {
   fs::permissions(root(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
   fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                          fs::perms::group_exec | fs::perms::others_read |
-                          fs::perms::others_exec);
-  fs::permissions(ro + "/img", fs::perms::owner_read | fs::perms::group_read |
-                                   fs::perms::others_read);
+                          fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(ro + "/img",
+                  fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   const std::string reason = "Permission to write in " + ro + " denied";
   std::string read_back;
   std::optional<Error> rethrown;
@@ -266,8 +303,9 @@ TEST_F(DatadirsTest, UnwritableDatadirDisablesAddButStaysReadable) {
 TEST_F(DatadirsTest, MultiStoreUrlPrefix) {
   CreateMulti({{"file1", "filesystem_store_datadir = " + datadir()}});
   EXPECT_EQ(store().url_prefix(), "file://" + datadir());
-  CreateMulti({{"file1", "filesystem_store_datadirs = " + d(0) + ":1\nfilesystem_store_datadirs = " +
-                             d(1) + ":2\nfilesystem_store_datadir ="}});
+  CreateMulti(
+      {{"file1", "filesystem_store_datadirs = " + d(0) + ":1\nfilesystem_store_datadirs = " + d(1) +
+                     ":2\nfilesystem_store_datadir ="}});
   EXPECT_EQ(store().url_prefix(), "file://" + d(1));
 }
 

@@ -70,7 +70,9 @@ TEST_F(DeleteTest, StoreWithAddDisabledCannotDelete) {
 
 // Multi-store without a backend name: each file backend is tried; the one whose datadir holds
 // the image deletes it.
-TEST_F(FsStoreTest, MultiStoreDeleteFindsTheBackendHoldingTheImage) {
+using MultiStoreDeleteTest = FsStoreTest;
+
+TEST_F(MultiStoreDeleteTest, FindsTheBackendHoldingTheImage) {
   CreateMulti({{"file1", "filesystem_store_datadir = " + root_.sub("one")},
                {"file2", "filesystem_store_datadir = " + root_.sub("two")}});
   const AddResult added = Add("img", Pattern(100), 100, "sha256", "file2");

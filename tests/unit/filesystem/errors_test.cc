@@ -67,6 +67,8 @@ struct ErrnoCase {
   const char* message;  // exact, or nullptr: the message names strerror(err)
 };
 
+void PrintTo(const ErrnoCase& c, std::ostream* os) { *os << c.name; }
+
 class WriteErrnoTest : public FsStoreTest, public ::testing::WithParamInterface<ErrnoCase> {};
 
 TEST_P(WriteErrnoTest, MapsErrnoAndCleansUp) {

@@ -56,6 +56,11 @@ void FaultySyscalls::set_free_space(const std::string& dir, std::uint64_t bytes)
   free_[dir] = bytes;
 }
 
+void FaultySyscalls::reread_paths_after_delay(bool reread) {
+  std::lock_guard lock(mutex_);
+  reread_paths_ = reread;
+}
+
 void FaultySyscalls::on_pwrite(std::function<void()> hook) {
   std::lock_guard lock(mutex_);
   pwrite_hook_ = std::move(hook);
@@ -89,9 +94,10 @@ std::vector<Op> FaultySyscalls::sequence() const {
   return sequence_;
 }
 
-int FaultySyscalls::enter(Op op, const char* path) {
+int FaultySyscalls::enter(Op op, const char* path, std::string* copy) {
   std::chrono::milliseconds delay{0};
   int err = 0;
+  bool reread = false;
   {
     std::lock_guard lock(mutex_);
     ++calls_[op];
@@ -99,10 +105,14 @@ int FaultySyscalls::enter(Op op, const char* path) {
     threads_[op].push_back(std::this_thread::get_id());
     if (auto it = delays_.find(op); it != delays_.end()) delay = it->second;
     if (auto it = errors_.find(op); it != errors_.end()) err = it->second;
+    reread = reread_paths_;
   }
+  if (path != nullptr) *copy = path;
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
   if (path != nullptr) {
-    std::string seen(path);  // read after the delay: the caller's string must still be alive
+    // Deliberately reads the caller's path again after the delay when asked to: a caller that
+    // gave up (timeout) must still keep it alive.
+    std::string seen = reread ? std::string(path) : *copy;
     std::lock_guard lock(mutex_);
     paths_[op].push_back(std::move(seen));
   }
@@ -119,12 +129,13 @@ int Fail(int err) {
 }  // namespace
 
 int FaultySyscalls::open(const char* path, int flags, mode_t mode) {
-  if (const int err = enter(Op::kOpen, path)) return Fail(err);
-  return Syscalls::open(path, flags, mode);
+  std::string copy;
+  if (const int err = enter(Op::kOpen, path, &copy)) return Fail(err);
+  return Syscalls::open(copy.c_str(), flags, mode);
 }
 
 ssize_t FaultySyscalls::pwrite(int fd, const void* data, size_t size, off_t offset) {
-  const int err = enter(Op::kPwrite, nullptr);
+  const int err = enter(Op::kPwrite, nullptr, nullptr);
   std::function<void()> hook;
   {
     std::lock_guard lock(mutex_);
@@ -141,35 +152,39 @@ ssize_t FaultySyscalls::pwrite(int fd, const void* data, size_t size, off_t offs
 }
 
 int FaultySyscalls::fsync(int fd) {
-  if (const int err = enter(Op::kFsync, nullptr)) return Fail(err);
+  if (const int err = enter(Op::kFsync, nullptr, nullptr)) return Fail(err);
   return Syscalls::fsync(fd);
 }
 
 int FaultySyscalls::ftruncate(int fd, off_t length) {
-  if (const int err = enter(Op::kFtruncate, nullptr)) return Fail(err);
+  if (const int err = enter(Op::kFtruncate, nullptr, nullptr)) return Fail(err);
   return Syscalls::ftruncate(fd, length);
 }
 
 int FaultySyscalls::rename_noreplace(const char* from, const char* to) {
-  if (const int err = enter(Op::kRename, to)) return Fail(err);
-  return Syscalls::rename_noreplace(from, to);
+  std::string copy;
+  if (const int err = enter(Op::kRename, to, &copy)) return Fail(err);
+  return Syscalls::rename_noreplace(from, copy.c_str());
 }
 
 int FaultySyscalls::unlink(const char* path) {
-  if (const int err = enter(Op::kUnlink, path)) return Fail(err);
-  return Syscalls::unlink(path);
+  std::string copy;
+  if (const int err = enter(Op::kUnlink, path, &copy)) return Fail(err);
+  return Syscalls::unlink(copy.c_str());
 }
 
 int FaultySyscalls::stat(const char* path, struct stat* out) {
-  if (const int err = enter(Op::kStat, path)) return Fail(err);
-  return Syscalls::stat(path, out);
+  std::string copy;
+  if (const int err = enter(Op::kStat, path, &copy)) return Fail(err);
+  return Syscalls::stat(copy.c_str(), out);
 }
 
 int FaultySyscalls::statvfs(const char* path, struct statvfs* out) {
-  if (const int err = enter(Op::kStatvfs, path)) return Fail(err);
-  if (Syscalls::statvfs(path, out) != 0) return -1;
+  std::string copy;
+  if (const int err = enter(Op::kStatvfs, path, &copy)) return Fail(err);
+  if (Syscalls::statvfs(copy.c_str(), out) != 0) return -1;
   std::lock_guard lock(mutex_);
-  auto it = free_.find(path);
+  auto it = free_.find(copy);
   if (it != free_.end()) {
     // Consistent for f_bavail × f_bsize and f_bavail × f_frsize; f_bfree (which includes the
     // blocks reserved for root) differs, so using it would be noticed.
@@ -200,16 +215,12 @@ class LogCapture::Sink final : public spdlog::sinks::base_sink<std::mutex> {
 };
 
 LogCapture::LogCapture() : sink_(std::make_shared<Sink>()) {
-  auto logger = internal::logger();
-  old_level_ = static_cast<int>(logger->level());
-  logger->sinks().push_back(sink_);
+  internal::logger()->sinks().push_back(sink_);
 }
 
 LogCapture::~LogCapture() {
-  auto logger = internal::logger();
-  auto& sinks = logger->sinks();
+  auto& sinks = internal::logger()->sinks();
   sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-  logger->set_level(static_cast<spdlog::level::level_enum>(old_level_));
 }
 
 std::vector<std::string> LogCapture::messages() const { return sink_->messages(); }
@@ -307,8 +318,9 @@ void RunUnprivileged(const std::function<void()>& fn) {
 }
 
 void FsStoreTest::CreateLegacy(const std::string& extra) {
-  CreateFromText("[glance_store]\nstores = file\ndefault_store = file\nfilesystem_store_datadir = " +
-                 datadir() + "\n" + extra + "\n");
+  CreateFromText(
+      "[glance_store]\nstores = file\ndefault_store = file\nfilesystem_store_datadir = " +
+      datadir() + "\n" + extra + "\n");
 }
 
 void FsStoreTest::CreateWithDatadirs(const std::vector<std::string>& entries,
@@ -335,7 +347,8 @@ void FsStoreTest::CreateMulti(const std::vector<std::pair<std::string, std::stri
 
 void FsStoreTest::CreateFromText(const std::string& text) {
   registry_.reset();
-  registry_ = StoreRegistry::create(ConfigFile::parse(text, "glance-api.conf"));
+  config_ = std::make_unique<ConfigFile>(ConfigFile::parse(text, "glance-api.conf"));
+  registry_ = StoreRegistry::create(*config_);
 }
 
 FilesystemStore& FsStoreTest::store() {

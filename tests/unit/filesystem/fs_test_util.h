@@ -48,7 +48,8 @@ enum class Op { kOpen, kPwrite, kFsync, kFtruncate, kRename, kUnlink, kStat, kSt
 
 /// Real system calls, plus, per operation: an errno to fail with, a delay before the call, and
 /// a call counter; free space per directory for statvfs; a hook run before every pwrite; and
-/// the paths the path-taking calls saw (read after the delay).
+/// the paths the path-taking calls were given. The real calls use a copy of the path taken on
+/// entry.
 class FaultySyscalls : public Syscalls {
  public:
   /// Every later call of `op` fails with `err` (0 stops failing).
@@ -57,6 +58,8 @@ class FaultySyscalls : public Syscalls {
   void delay(Op op, std::chrono::milliseconds delay);
   /// statvfs of `dir` reports `bytes` available (f_bavail × f_bsize and × f_frsize).
   void set_free_space(const std::string& dir, std::uint64_t bytes);
+  /// With true, paths() records each path as read again after the delay, not on entry.
+  void reread_paths_after_delay(bool reread);
   /// Runs before every pwrite (after the counter is incremented).
   void on_pwrite(std::function<void()> hook);
 
@@ -77,8 +80,9 @@ class FaultySyscalls : public Syscalls {
   int statvfs(const char* path, struct statvfs* out) override;
 
  private:
-  /// Counts the call, sleeps, records the path; returns the errno to fail with, or 0.
-  int enter(Op op, const char* path);
+  /// Counts the call, copies the path into `copy`, sleeps, records the path; returns the errno
+  /// to fail with, or 0.
+  int enter(Op op, const char* path, std::string* copy);
 
   mutable std::mutex mutex_;  // guards everything below
   std::map<Op, int> errors_;
@@ -89,10 +93,11 @@ class FaultySyscalls : public Syscalls {
   std::vector<Op> sequence_;
   std::map<std::string, std::uint64_t> free_;
   std::uint64_t pwrite_bytes_ = 0;
+  bool reread_paths_ = false;
   std::function<void()> pwrite_hook_;
 };
 
-/// Collects the messages of the library's logger while alive (level lowered to debug).
+/// Collects the messages the library logs (warnings and above by default) while alive.
 class LogCapture {
  public:
   LogCapture();
@@ -104,7 +109,6 @@ class LogCapture {
  private:
   class Sink;
   std::shared_ptr<Sink> sink_;
-  int old_level_;
 };
 
 /// An input stream over memory that counts its read() calls and may fail after some bytes.
@@ -158,7 +162,7 @@ class FsStoreTest : public ::testing::Test {
   /// stores get datadirs under the root; `defaults` are the [backend_defaults] lines.
   void CreateMulti(const std::vector<std::pair<std::string, std::string>>& backends,
                    const std::string& defaults = "");
-  /// Any configuration text.
+  /// Any configuration text (kept in config_).
   void CreateFromText(const std::string& text);
 
   StoreRegistry& registry() { return *registry_; }
@@ -168,15 +172,17 @@ class FsStoreTest : public ::testing::Test {
   /// Installs a FaultySyscalls in the default store (or `backend_id`) and returns it.
   std::shared_ptr<FaultySyscalls> InjectSyscalls(std::string_view backend_id = "");
 
-  AddResult Add(std::string_view id, const std::string& data, std::optional<std::uint64_t> size =
-                                                                  std::nullopt,
-                std::string_view algo = "sha256", std::string_view backend = "");
+  AddResult Add(std::string_view id, const std::string& data,
+                std::optional<std::uint64_t> size = std::nullopt, std::string_view algo = "sha256",
+                std::string_view backend = "");
   /// Reads a whole get() (with offset/length) through the registry.
   std::string Get(const std::string& uri, std::uint64_t offset = 0,
                   std::optional<std::uint64_t> length = std::nullopt);
   static std::string Uri(const std::string& path) { return "file://" + path; }
 
   TempDir root_;
+  // Kept alive as long as the registry: the stores read it again when reconfigured.
+  std::unique_ptr<ConfigFile> config_;
   std::unique_ptr<StoreRegistry> registry_;
 };
 

@@ -38,8 +38,8 @@ TEST_F(MetadataTest, SingleObject) {
 
 // FS-49
 TEST_F(MetadataTest, ListOfObjects) {
-  CreateWithMetadata(
-      R"([{"id": "abcdefg", "mountpoint": "/xyz/images"}, {"id": "xyz1234", "mountpoint": "/tmp/"}])");
+  CreateWithMetadata(R"([{"id": "abcdefg", "mountpoint": "/xyz/images"},
+                          {"id": "xyz1234", "mountpoint": "/tmp/"}])");
   ASSERT_TRUE(store().add_enabled()) << store().add_disabled_reason();
   EXPECT_EQ(AddAndGetMetadata(), json({{"id", "xyz1234"}, {"mountpoint", "/tmp/"}}));
 }
@@ -61,6 +61,8 @@ struct BadMetadataCase {
   const char* text;
 };
 
+void PrintTo(const BadMetadataCase& c, std::ostream* os) { *os << c.name; }
+
 class BadMetadataTest : public MetadataTest,
                         public ::testing::WithParamInterface<BadMetadataCase> {};
 
@@ -73,8 +75,7 @@ TEST_P(BadMetadataTest, DisablesAdd) {
   EXPECT_EQ(reason.rfind(prefix, 0), 0U) << reason;
   EXPECT_EQ(reason.back(), '.') << reason;
   EXPECT_EQ(CatchError([&] { AddAndGetMetadata(); }).kind(), ErrorKind::kStoreAddDisabled);
-  EXPECT_EQ(CatchError([&] { store().configure(true); }).kind(),
-            ErrorKind::kBadStoreConfiguration);
+  EXPECT_EQ(CatchError([&] { store().configure(true); }).kind(), ErrorKind::kBadStoreConfiguration);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -82,8 +83,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadMetadataCase{"NumberValue", R"({"akey": 10, "id": "a", "mountpoint": "/tmp"})"},
         BadMetadataCase{"NumberInList", R"({"akey": ["x", 1], "id": "a", "mountpoint": "/tmp"})"},
-        BadMetadataCase{"BoolInDict",
-                        R"({"akey": {"b": true}, "id": "a", "mountpoint": "/tmp"})"},
+        BadMetadataCase{"BoolInDict", R"({"akey": {"b": true}, "id": "a", "mountpoint": "/tmp"})"},
         BadMetadataCase{"NullValue", R"({"akey": null, "id": "a", "mountpoint": "/tmp"})"},
         BadMetadataCase{"NoId", R"({"mountpoint": "/tmp"})"},
         BadMetadataCase{"NoMountpoint", R"({"id": "a"})"},
@@ -159,6 +159,8 @@ struct MountCase {
   std::string datadir;     // relative to the root
   bool matches;
 };
+
+void PrintTo(const MountCase& c, std::ostream* os) { *os << c.name; }
 
 class MountpointTest : public MetadataTest, public ::testing::WithParamInterface<MountCase> {};
 

@@ -1,8 +1,7 @@
 // filesystem_store_file_perm: decimal digits read as octal, owner read mandatory, the image mode
 // set exactly, and the datadir opened with g+x / o+x as needed (FS-59..FS-63).
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
@@ -39,6 +38,8 @@ struct PermCase {
   unsigned file_mode;
 };
 
+void PrintTo(const PermCase& c, std::ostream* os) { *os << c.name; }
+
 class FilePermTest : public PermissionsTest, public ::testing::WithParamInterface<PermCase> {};
 
 TEST_P(FilePermTest, SetsFileAndDatadirModes) {
@@ -53,17 +54,16 @@ TEST_P(FilePermTest, SetsFileAndDatadirModes) {
   EXPECT_EQ(Get(Uri(datadir() + "/img")), "data");
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Perms, FilePermTest,
-    ::testing::Values(PermCase{"GroupAndOtherRead", 744, 0700, 0711, 0744},
-                      PermCase{"OwnerOnly", 600, 0700, 0700, 0600},
-                      PermCase{"GroupRead", 640, 0700, 0710, 0640},
-                      PermCase{"OtherRead", 604, 0700, 0701, 0604},
-                      PermCase{"ReadOnlyForAll", 444, 0700, 0711, 0444},
-                      PermCase{"OwnerAll", 700, 0700, 0700, 0700},
-                      PermCase{"GroupWriteOnly", 420, 0700, 0710, 0420},
-                      PermCase{"BitsAreNeverRemoved", 600, 0755, 0755, 0600}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Perms, FilePermTest,
+                         ::testing::Values(PermCase{"GroupAndOtherRead", 744, 0700, 0711, 0744},
+                                           PermCase{"OwnerOnly", 600, 0700, 0700, 0600},
+                                           PermCase{"GroupRead", 640, 0700, 0710, 0640},
+                                           PermCase{"OtherRead", 604, 0700, 0701, 0604},
+                                           PermCase{"ReadOnlyForAll", 444, 0700, 0711, 0444},
+                                           PermCase{"OwnerAll", 700, 0700, 0700, 0700},
+                                           PermCase{"GroupWriteOnly", 420, 0700, 0710, 0420},
+                                           PermCase{"BitsAreNeverRemoved", 600, 0755, 0755, 0600}),
+                         [](const auto& info) { return info.param.name; });
 
 // FS-63: ≤ 0 leaves every mode alone (files get 0666 less the umask).
 class NoChmodTest : public PermissionsTest, public ::testing::WithParamInterface<int> {};
@@ -93,9 +93,9 @@ TEST_P(InaccessiblePermTest, DisablesAdd) {
   EXPECT_EQ(store().add_disabled_reason(), reason);
   Error e = CatchError([&] { Add("img", "data"); });
   EXPECT_EQ(e.kind(), ErrorKind::kStoreAddDisabled);
-  EXPECT_EQ(e.message(),
-            "Configuration for store failed. Adding images to this store is disabled. Reason: " +
-                reason);
+  EXPECT_EQ(
+      e.message(),
+      "Configuration for store failed. Adding images to this store is disabled. Reason: " + reason);
   EXPECT_TRUE(ListDir(datadir()).empty());
 }
 

@@ -77,6 +77,15 @@ struct RangeCase {
   std::string_view expected;
 };
 
+void PrintTo(const RangeCase& c, std::ostream* os) {
+  *os << "offset " << c.offset << ", length ";
+  if (c.length) {
+    *os << *c.length;
+  } else {
+    *os << "none";
+  }
+}
+
 class ReadRangeTest : public ReadTest, public ::testing::WithParamInterface<RangeCase> {};
 
 TEST_P(ReadRangeTest, SizeIsBytesDelivered) {
@@ -134,8 +143,10 @@ TEST_F(ReadTest, FilesystemSchemeReadsTheSameImage) {
   EXPECT_EQ(Get("filesystem://" + datadir() + "/chunky"), kChunky);
 }
 
+using StoreReadTest = FsStoreTest;
+
 // FS-08
-TEST_F(FsStoreTest, AddedImageReadsBackWithItsSize) {
+TEST_F(StoreReadTest, AddedImageReadsBackWithItsSize) {
   CreateLegacy();
   const AddResult added = Add("bits", std::string(kImageBits));
   EXPECT_EQ(registry().get_size(added.location), 32U);
@@ -145,7 +156,7 @@ TEST_F(FsStoreTest, AddedImageReadsBackWithItsSize) {
 }
 
 // A datadir reached through a symbolic link stays readable through the configured path.
-TEST_F(FsStoreTest, DatadirBehindASymlinkIsReadable) {
+TEST_F(StoreReadTest, DatadirBehindASymlinkIsReadable) {
   std::filesystem::create_directory(root_.sub("real"));
   std::filesystem::create_directory_symlink(root_.sub("real"), root_.sub("link"));
   CreateLegacy("filesystem_store_datadir = " + root_.sub("link"));
@@ -155,8 +166,20 @@ TEST_F(FsStoreTest, DatadirBehindASymlinkIsReadable) {
   EXPECT_EQ(ReadFile(root_.sub("real") + "/img"), kImageBits);
 }
 
+// FS-06: the message names the location's path as given, also when the datadir is reached
+// through a symbolic link.
+TEST_F(StoreReadTest, NotFoundNamesTheLocationPath) {
+  std::filesystem::create_directory(root_.sub("real"));
+  std::filesystem::create_directory_symlink(root_.sub("real"), root_.sub("link"));
+  CreateLegacy("filesystem_store_datadir = " + root_.sub("link"));
+  const std::string path = root_.sub("link") + "/missing";
+  Error e = CatchError([&] { registry().get(Uri(path)); });
+  EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(e.message(), "Image " + path + " not found");
+}
+
 // FS-47: the chunk size option (default 64 KiB, minimum 1).
-TEST_F(FsStoreTest, ChunkSizeOption) {
+TEST_F(StoreReadTest, ChunkSizeOption) {
   CreateLegacy();
   EXPECT_EQ(store().fs_options().chunk_size, 64 * 1024);
   CreateLegacy("filesystem_store_chunk_size = 1073741824");

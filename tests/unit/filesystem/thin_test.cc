@@ -1,8 +1,7 @@
 // Thin provisioning: all-zero chunks of filesystem_store_chunk_size (1 KiB here) are not written
 // and become holes; the content, size and checksums are those of the input (FS-28..FS-35).
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 
@@ -63,6 +62,8 @@ struct ThinCase {
   std::uint64_t thin_bytes;  // bytes of the chunks that are not all zero
 };
 
+void PrintTo(const ThinCase& c, std::ostream* os) { *os << c.name; }
+
 class ThinContentTest : public ThinTest, public ::testing::WithParamInterface<ThinCase> {};
 
 // FS-29, FS-31, FS-33: thick writes every byte and never truncates.
@@ -79,8 +80,7 @@ TEST_P(ThinContentTest, ThinSkipsAllZeroChunks) {
   const Written w = AddWith(true, "img", c.data);
   EXPECT_EQ(w.pwrite_bytes, c.thin_bytes);
   const std::size_t last_chunk = (c.data.size() - 1) / kKi * kKi;
-  const bool ends_in_hole =
-      c.data.find_first_not_of('\0', last_chunk) == std::string::npos;
+  const bool ends_in_hole = c.data.find_first_not_of('\0', last_chunk) == std::string::npos;
   if (ends_in_hole) {
     EXPECT_GE(w.ftruncate_calls, 1);
   } else if (c.thin_bytes == c.data.size()) {
@@ -103,6 +103,22 @@ INSTANTIATE_TEST_SUITE_P(
         ThinCase{"ShortLastChunk", Stars(kKi) + Zeros(kKi) + Stars(10), kKi + 10},
         ThinCase{"ShortZeroLastChunk", Stars(kKi) + Zeros(100), kKi}),
     [](const auto& info) { return info.param.name; });
+
+// The chunk, not the pipeline buffer, is the unit of hole detection: an 8 KiB chunk that is half
+// data and half zeros is written whole even when a 4 KiB buffer ends in its middle, whichever
+// half comes first.
+TEST_F(ThinTest, PartlyZeroChunkAcrossBuffersIsWrittenWhole) {
+  CreateLegacy(
+      "filesystem_store_chunk_size = 8192\nadd_buffer_size = 4096\n"
+      "filesystem_thin_provisioning = true");
+  auto sys = InjectSyscalls();
+  const std::string data = Stars(4 * kKi) + Zeros(4 * kKi) +  // data head, zero tail
+                           Zeros(8 * kKi) +                   // all zero: a hole
+                           Zeros(4 * kKi) + Stars(4 * kKi);   // zero head, data tail
+  const AddResult added = Add("img", data);
+  EXPECT_EQ(Get(added.location), data);
+  EXPECT_EQ(sys->pwrite_bytes(), 16 * kKi);
+}
 
 // A 1 MiB zero region really becomes a hole: the thin file uses far less disk than the thick
 // one, with identical content.

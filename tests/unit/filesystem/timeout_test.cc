@@ -110,6 +110,8 @@ struct HangCase {
   void (*call)(TimeoutTest& test);
 };
 
+void PrintTo(const HangCase& c, std::ostream* os) { *os << c.name; }
+
 class HangTest : public TimeoutTest, public ::testing::WithParamInterface<HangCase> {};
 
 TEST_P(HangTest, FailsWithTimeoutError) {
@@ -148,10 +150,11 @@ TEST_P(TimedOutCallTest, BackgroundCallSeesItsOwnPath) {
   CreateWithImage("filesystem_store_timeout = 1");
   auto sys = InjectSyscalls();
   sys->delay(GetParam().op, kHang);
+  sys->reread_paths_after_delay(true);
   Error e = CatchError([&] { GetParam().call(*this); });
   ASSERT_EQ(e.kind(), ErrorKind::kTimeoutError);
   std::vector<std::string> junk;
-  for (int i = 0; i < 256; ++i) junk.emplace_back(image_path().size(), 'X');
+  for (int i = 0; i < 256; ++i) junk.push_back("/" + std::string(image_path().size() - 1, 'X'));
   ASSERT_TRUE(WaitFor([&] { return !sys->paths(GetParam().op).empty(); }));
   EXPECT_EQ(sys->paths(GetParam().op), std::vector<std::string>{image_path()});
   registry_.reset();  // joins the pool before the junk goes
@@ -182,6 +185,16 @@ TEST(TimeoutExecutorTest, WarnsWhenPoolUsageReachesTheThreshold) {
     });
   };
   std::future<int> first = std::async(std::launch::async, blocking);
+  // Opens the gate on every way out, before the futures' destructors wait for their threads.
+  struct Release {
+    std::promise<void>& promise;
+    bool done = false;
+    void operator()() {
+      if (!done) promise.set_value();
+      done = true;
+    }
+    ~Release() { (*this)(); }
+  } open_gate{release};
   ASSERT_TRUE(WaitFor([&] { return started == 1; }));
   EXPECT_TRUE(log.matching("Thread pool usage").empty());
   std::future<int> second = std::async(std::launch::async, blocking);
@@ -192,8 +205,9 @@ TEST(TimeoutExecutorTest, WarnsWhenPoolUsageReachesTheThreshold) {
   EXPECT_EQ(executor.run<int>([] { return 3; }), 3);
   const auto warnings = log.matching("Thread pool usage");
   ASSERT_EQ(warnings.size(), 2U);
-  EXPECT_EQ(warnings[1], "Thread pool usage is at 100.0% (threshold: 66%). Pool may start blocking.");
-  release.set_value();
+  EXPECT_EQ(warnings[1],
+            "Thread pool usage is at 100.0% (threshold: 66%). Pool may start blocking.");
+  open_gate();
   EXPECT_EQ(first.get(), 1);
   EXPECT_EQ(second.get(), 1);
 }
@@ -205,7 +219,12 @@ TEST(TimeoutExecutorTest, BlockingCallTimesOut) {
   std::promise<void> release;
   std::shared_future<void> gate = release.get_future().share();
   const auto start = Clock::now();
-  Error e = CatchError([&] { executor.run<int>([gate] { gate.wait(); return 1; }); });
+  Error e = CatchError([&] {
+    executor.run<int>([gate] {
+      gate.wait_for(std::chrono::seconds(5));  // bounded, should the timeout not work
+      return 1;
+    });
+  });
   EXPECT_EQ(e.kind(), ErrorKind::kTimeoutError);
   EXPECT_LT(SecondsSince(start), 1.0);
   release.set_value();
