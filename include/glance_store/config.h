@@ -14,7 +14,8 @@ namespace glance_store {
 /// An INI file as oslo.config reads it: `[section]` headers, `key = value` or `key: value`,
 /// `#`/`;` comment lines, indented continuation lines, one pair of surrounding quotes removed,
 /// and every occurrence of a repeated key kept (multi-valued options read them all; single
-/// options take the last). Section and key names are case-sensitive, as in oslo.config.
+/// options take the last). As in oslo.config, section names other than DEFAULT are matched
+/// case-insensitively (kept lower-cased); option names are case-sensitive.
 class ConfigFile {
  public:
   ConfigFile() = default;
@@ -71,6 +72,10 @@ class OptionReader {
                                     std::vector<std::string> fallback = {}) const;
 
   const std::vector<std::string>& sections() const { return sections_; }
+  /// The same reader without the fallback sections.
+  OptionReader first_section_only() const {
+    return {file_, {sections_.empty() ? std::string() : sections_.front()}, store_name_};
+  }
   const std::string& store_name() const { return store_name_; }
 
   /// Error(kBadStoreConfiguration) for `name`, saying why.
@@ -85,7 +90,8 @@ class OptionReader {
   std::string store_name_;
 };
 
-/// Parsing helpers shared with oslo.config's types.
+/// Parsing helpers with oslo.config's rules: booleans are true/1/on/yes and false/0/off/no,
+/// in any case.
 std::optional<bool> parse_oslo_bool(std::string_view text);
 std::optional<std::int64_t> parse_oslo_int(std::string_view text);
 std::vector<std::string> split_oslo_list(std::string_view text);

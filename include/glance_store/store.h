@@ -98,7 +98,8 @@ class Store {
 
   /// Reads the options and prepares the store for adds. A BadStoreConfiguration from the add
   /// configuration removes WRITE_ACCESS (the store stays readable) and is rethrown only with
-  /// `rethrow`. Errors in the values themselves (a bad integer) are always thrown.
+  /// `rethrow`; a later successful configure gives it back. Errors in the values themselves (a
+  /// bad integer) are always thrown. Not to be called while other operations run.
   void configure(bool rethrow = false);
 
   /// Parses a URI of one of this store's schemes. Throws BadStoreUri.
@@ -147,6 +148,7 @@ class Store {
   std::string backend_id_;
   std::vector<std::string> schemes_;
   CapabilitySet capabilities_;
+  std::uint32_t static_capabilities_;
   std::string add_disabled_reason_;
   std::int64_t weight_ = 0;
   std::optional<std::string> description_;

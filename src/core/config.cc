@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -83,7 +84,9 @@ ConfigFile ConfigFile::parse(std::string_view text, std::string_view origin) {
     if (line.front() == '[') {
       if (line.back() != ']') syntax_error(origin, line_no, "section header without ']'");
       if (line.size() <= 2) syntax_error(origin, line_no, "empty section name");
+      // oslo.config matches group names case-insensitively; only DEFAULT is kept as written.
       section = std::string(line.substr(1, line.size() - 2));
+      if (section != "DEFAULT") section = lower(section);
       file.data_[section];
     } else if (line.front() == '#' || line.front() == ';') {
       // comment
@@ -114,6 +117,11 @@ ConfigFile ConfigFile::parse(std::string_view text, std::string_view origin) {
 }
 
 ConfigFile ConfigFile::load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw Error(ErrorKind::kBadStoreConfiguration,
+                "configuration file " + path + " is a directory");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw Error(ErrorKind::kBadStoreConfiguration, "cannot read configuration file " + path);
@@ -123,25 +131,31 @@ ConfigFile ConfigFile::load(const std::string& path) {
   return parse(text.str(), path);
 }
 
+namespace {
+std::string group_key(std::string_view section) {
+  return section == "DEFAULT" ? std::string(section) : lower(section);
+}
+}  // namespace
+
 bool ConfigFile::has_section(std::string_view section) const {
-  return data_.find(section) != data_.end();
+  return data_.find(group_key(section)) != data_.end();
 }
 
 const std::vector<std::string>& ConfigFile::values(std::string_view section,
                                                    std::string_view key) const {
-  auto s = data_.find(section);
+  auto s = data_.find(group_key(section));
   if (s == data_.end()) return no_values();
   auto k = s->second.find(key);
   return k == s->second.end() ? no_values() : k->second;
 }
 
 bool ConfigFile::has(std::string_view section, std::string_view key) const {
-  auto s = data_.find(section);
+  auto s = data_.find(group_key(section));
   return s != data_.end() && s->second.find(key) != s->second.end();
 }
 
 void ConfigFile::set(std::string section, std::string key, std::vector<std::string> values) {
-  data_[std::move(section)][std::move(key)] = std::move(values);
+  data_[group_key(section)][std::move(key)] = std::move(values);
 }
 
 std::vector<std::string> ConfigFile::sections() const {
@@ -152,8 +166,8 @@ std::vector<std::string> ConfigFile::sections() const {
 
 std::optional<bool> parse_oslo_bool(std::string_view text) {
   const std::string v = lower(trim(text));
-  if (v == "1" || v == "t" || v == "true" || v == "on" || v == "y" || v == "yes") return true;
-  if (v == "0" || v == "f" || v == "false" || v == "off" || v == "n" || v == "no") return false;
+  if (v == "1" || v == "true" || v == "on" || v == "yes") return true;
+  if (v == "0" || v == "false" || v == "off" || v == "no") return false;
   return std::nullopt;
 }
 

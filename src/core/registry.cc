@@ -45,9 +45,10 @@ std::string normalise_store_type(std::string_view entry) {
 }
 
 std::unique_ptr<Store> make_store(const std::string& type, OptionReader reader,
-                                  const std::string& backend_id, const std::string& datadir) {
+                                  const std::string& backend_id, const std::string& datadir,
+                                  bool reserved) {
   if (type == "file") {
-    return filesystem::make_filesystem_store(std::move(reader), backend_id, datadir);
+    return filesystem::make_filesystem_store(std::move(reader), backend_id, datadir, reserved);
   }
   return nullptr;  // s3, swift and http drivers come in their own issues
 }
@@ -79,7 +80,7 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     OptionReader reader(shared_config, std::move(sections),
                         entry->type == "file" ? "filesystem" : entry->type);
     entry->store = make_store(entry->type, std::move(reader),
-                              registry->multi_store_ ? entry->name : "", datadir);
+                              registry->multi_store_ ? entry->name : "", datadir, reserved);
     if (entry->store) {
       entry->store->configure(false);
     } else {
@@ -113,7 +114,7 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     }
     for (std::string_view reserved : {kStagingStore, kTasksStore}) {
       const std::string id(reserved);
-      add_entry(id, "file", true, {id}, "/var/lib/glance/" + id);
+      add_entry(id, "file", true, {id, std::string(kDefaultsGroup)}, "/var/lib/glance/" + id);
     }
     const auto& def = config.values(std::string(kLegacyGroup), "default_backend");
     registry->default_name_ = def.empty() ? "" : def.back();

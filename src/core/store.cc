@@ -12,7 +12,8 @@ Store::Store(OptionReader options, std::string backend_id, std::vector<std::stri
     : options_(std::move(options)),
       backend_id_(std::move(backend_id)),
       schemes_(std::move(schemes)),
-      capabilities_(static_capabilities) {}
+      capabilities_(static_capabilities),
+      static_capabilities_(static_capabilities) {}
 
 const std::vector<std::string>& Store::schemes() const { return schemes_; }
 
@@ -28,6 +29,10 @@ void Store::configure(bool rethrow) {
       static_cast<std::size_t>(options_.get_int("add_buffer_count", 8, 2, 1024));
   try {
     configure_add();
+    // A configuration that works again gives back what an earlier failure took away.
+    if ((static_capabilities_ & bits(Capability::kWriteAccess)) != 0) {
+      capabilities_.set({Capability::kWriteAccess});
+    }
     add_disabled_reason_.clear();
   } catch (const InvalidOptionValue&) {
     throw;  // a malformed value is an operator error for every operation, not just add

@@ -1,40 +1,63 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <system_error>
+
+#include "glance_store/error.h"
 
 namespace glance_store::internal {
 
-ThreadPool::ThreadPool(std::size_t threads) {
+ThreadPool::ThreadPool(std::size_t threads, OnDestroy on_destroy)
+    : size_(threads), on_destroy_(on_destroy) {
   workers_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+  try {
+    for (std::size_t i = 0; i < threads; ++i) {
+      workers_.emplace_back([state = state_] { run(state); });
+    }
+  } catch (const std::system_error& e) {
+    on_destroy_ = OnDestroy::kJoin;
+    stop();
+    throw Error(ErrorKind::kBackendException,
+                "cannot start " + std::to_string(threads) + " threads: " + e.what());
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop(); }
+
+void ThreadPool::stop() noexcept {
   {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+    if (on_destroy_ == OnDestroy::kDetach) state_->queue.clear();
   }
-  wake_.notify_all();
-  for (auto& t : workers_) t.join();
+  state_->wake.notify_all();
+  for (auto& t : workers_) {
+    if (on_destroy_ == OnDestroy::kJoin) {
+      t.join();
+    } else {
+      t.detach();
+    }
+  }
+  workers_.clear();
 }
 
 void ThreadPool::post(std::function<void()> task) {
   {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(task));
+    std::lock_guard lock(state_->mutex);
+    state_->queue.push_back(std::move(task));
   }
-  wake_.notify_one();
+  state_->wake.notify_one();
 }
 
-void ThreadPool::run() {
+void ThreadPool::run(const std::shared_ptr<State>& state) {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      task = std::move(queue_.front());
-      queue_.pop_front();
+      std::unique_lock lock(state->mutex);
+      state->wake.wait(lock, [&] { return state->stopping || !state->queue.empty(); });
+      if (state->queue.empty()) return;
+      task = std::move(state->queue.front());
+      state->queue.pop_front();
     }
     task();
   }

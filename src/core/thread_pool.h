@@ -16,26 +16,39 @@ namespace glance_store::internal {
 /// Runs posted tasks on a fixed set of threads. Tasks must not block on other tasks.
 class ThreadPool {
  public:
-  explicit ThreadPool(std::size_t threads);
+  enum class OnDestroy {
+    kJoin,    ///< wait for the queued tasks
+    kDetach,  ///< leave running tasks behind (they must own what they use): for calls that
+              ///< may hang, such as stat() on a dead NFS mount
+  };
+  /// Throws Error(kBackendException) when the threads cannot be started.
+  explicit ThreadPool(std::size_t threads, OnDestroy on_destroy = OnDestroy::kJoin);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   void post(std::function<void()> task);
-  std::size_t size() const { return workers_.size(); }
+  std::size_t size() const { return size_; }
 
   /// The process-wide pool the add pipeline hashes on: one thread per core, at least two, so
   /// md5 and the multihash run on different cores.
   static ThreadPool& shared();
 
  private:
-  void run();
+  // Shared with the workers, so that detached ones outlive the pool safely.
+  struct State {
+    std::mutex mutex;  // guards queue and stopping
+    std::condition_variable wake;
+    std::deque<std::function<void()>> queue;
+    bool stopping = false;
+  };
+  static void run(const std::shared_ptr<State>& state);
+  void stop() noexcept;
 
-  std::mutex mutex_;  // guards queue_ and stopping_
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
   std::vector<std::thread> workers_;
+  std::size_t size_;
+  OnDestroy on_destroy_;
 };
 
 /// Runs its tasks one at a time, in the order posted, on a ThreadPool: a hash's updates must be

@@ -44,7 +44,16 @@ std::string new_uuid() {
   return out;
 }
 
-void print_json(const Json& value) { std::printf("%s\n", value.dump(2).c_str()); }
+// Non-UTF-8 bytes (an image id, a path) print as U+FFFD rather than failing after the work is
+// done; a failed write to stdout is an error, not a silent success.
+void print_json(const Json& value) {
+  const std::string text = value.dump(2, ' ', false, Json::error_handler_t::replace);
+  if (std::printf("%s\n", text.c_str()) < 0 || std::fflush(stdout) != 0) {
+    const int err = errno;
+    throw Error(ErrorKind::kBackendException,
+                std::string("cannot write standard output: ") + std::strerror(err), err);
+  }
+}
 
 [[noreturn]] void io_failure(const std::string& what, int err) {
   throw Error(ErrorKind::kBackendException, what + ": " + std::strerror(err), err);
@@ -95,10 +104,18 @@ class Sink {
       owned_ = true;
       return;
     }
-    temp_ = path + ".glance-store-" + std::to_string(::getpid()) + ".part";
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd_ < 0) io_failure("cannot create " + temp_, errno);
+    // An unpredictable, exclusive name beside the target (never a planted symlink).
+    const std::size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    std::string pattern = dir + "." + base + ".glance-store-XXXXXX";
+    fd_ = ::mkostemp(pattern.data(), O_CLOEXEC);
+    if (fd_ < 0) io_failure("cannot create a file beside " + path, errno);
+    temp_ = std::move(pattern);
     owned_ = true;
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    ::fchmod(fd_, 0666 & ~mask);
   }
   ~Sink() {
     if (owned_ && fd_ >= 0) ::close(fd_);
@@ -193,12 +210,19 @@ int run_get(const GlobalOptions& global, const GetOptions& options) {
   Sink sink(options.output);
   Progress progress("get", got.size);
   std::vector<std::byte> buffer(1 << 20);
+  std::uint64_t delivered = 0;
   while (std::size_t n = got.stream->read(buffer)) {
     if (md5) md5->update({buffer.data(), n});
     sink.write(buffer.data(), n);
     progress.advance(n);
+    delivered += n;
   }
   progress.finish();
+  if (delivered != got.size) {
+    throw Error(ErrorKind::kBackendException, "the store announced " + std::to_string(got.size) +
+                                                  " bytes and delivered " +
+                                                  std::to_string(delivered));
+  }
   if (md5) {
     const std::string actual = md5->hexdigest();
     if (actual != options.checksum) {
@@ -213,7 +237,11 @@ int run_get(const GlobalOptions& global, const GetOptions& options) {
 int run_size(const GlobalOptions& global, const std::string& uri) {
   ConfigFile config;
   auto registry = open_registry(global, config);
-  std::printf("%llu\n", static_cast<unsigned long long>(registry->get_size(uri, global.backend)));
+  const std::uint64_t size = registry->get_size(uri, global.backend);
+  if (std::printf("%llu\n", static_cast<unsigned long long>(size)) < 0 ||
+      std::fflush(stdout) != 0) {
+    io_failure("cannot write standard output", errno);
+  }
   return 0;
 }
 

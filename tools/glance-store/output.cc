@@ -6,7 +6,9 @@
 namespace glance_store::cli {
 
 void print_error(std::string_view kind, std::string_view message) {
-  constexpr std::size_t kMaxMessage = 200;
+  constexpr std::size_t kMaxLine = 200;  // the whole line, prefix included
+  const std::size_t prefix = std::string_view("glance-store: ").size() + kind.size() + 2;
+  const std::size_t kMaxMessage = prefix + 40 < kMaxLine ? kMaxLine - prefix : 40;
   std::string line;
   bool space = false;
   for (char c : message) {

@@ -34,18 +34,39 @@ std::string without_trailing_slashes(std::string path) {
 }  // namespace
 
 FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
-                                          const std::string& default_datadir) {
+                                          const std::string& default_datadir,
+                                          const OptionReader& datadir_reader) {
   FilesystemOptions o;
-  o.datadir = reader.get_string("filesystem_store_datadir", default_datadir);
+  o.datadir = datadir_reader.get_string("filesystem_store_datadir", default_datadir);
   o.datadirs = reader.get_multi("filesystem_store_datadirs");
   o.metadata_file = reader.get_string("filesystem_store_metadata_file");
   o.file_perm = reader.get_int("filesystem_store_file_perm", 0);
   o.chunk_size = reader.get_int("filesystem_store_chunk_size", std::int64_t{64} * 1024, 1);
   o.thin_provisioning = reader.get_bool("filesystem_thin_provisioning", false);
   o.timeout = reader.get_int("filesystem_store_timeout", 0, 0);
-  o.thread_pool_size = reader.get_int("filesystem_store_thread_pool_size", 10, 1);
+  o.thread_pool_size = reader.get_int("filesystem_store_thread_pool_size", 10, 1, 1024);
   o.threadpool_threshold = reader.get_int("filesystem_store_threadpool_threshold", 75, 0, 100);
   return o;
+}
+
+namespace {
+
+std::string path_of_entry(const std::string& entry) {
+  const std::size_t colon = entry.rfind(':');
+  return without_trailing_slashes(
+      trim(colon == std::string::npos ? entry : entry.substr(0, colon)));
+}
+
+}  // namespace
+
+std::vector<std::string> named_datadirs(const FilesystemOptions& options) {
+  std::vector<std::string> dirs;
+  if (options.datadir) dirs.push_back(without_trailing_slashes(*options.datadir));
+  for (const auto& entry : options.datadirs) {
+    std::string path = path_of_entry(entry);
+    if (!path.empty()) dirs.push_back(std::move(path));
+  }
+  return dirs;
 }
 
 std::map<std::int64_t, std::vector<std::string>, std::greater<>> datadirs_by_priority(
@@ -65,8 +86,7 @@ std::map<std::int64_t, std::vector<std::string>, std::greater<>> datadirs_by_pri
   std::map<std::string, std::int64_t> seen;
   for (const auto& entry : options.datadirs) {
     const std::size_t colon = entry.rfind(':');
-    std::string path =
-        without_trailing_slashes(trim(colon == std::string::npos ? entry : entry.substr(0, colon)));
+    std::string path = path_of_entry(entry);
     std::string priority_text = colon == std::string::npos ? "" : trim(entry.substr(colon + 1));
     std::int64_t priority = 0;
     if (!priority_text.empty()) {

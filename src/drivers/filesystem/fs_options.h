@@ -24,9 +24,11 @@ struct FilesystemOptions {
   std::int64_t thread_pool_size = 10;                 ///< filesystem_store_thread_pool_size
   std::int64_t threadpool_threshold = 75;             ///< filesystem_store_threadpool_threshold (%)
 
-  /// Reads the options; malformed values throw InvalidOptionValue. `default_datadir` is
-  /// /var/lib/glance/images, or /var/lib/glance/<id> for a reserved store.
-  static FilesystemOptions read(const OptionReader& reader, const std::string& default_datadir);
+  /// Reads the options; malformed values throw InvalidOptionValue. The datadir is read through
+  /// `datadir_reader`, with `default_datadir` (/var/lib/glance/images, or /var/lib/glance/<id>
+  /// for a reserved store) when it is not set.
+  static FilesystemOptions read(const OptionReader& reader, const std::string& default_datadir,
+                                const OptionReader& datadir_reader);
 };
 
 /// The datadirs by priority, highest first, as configure_add derives them. Throws
@@ -34,6 +36,10 @@ struct FilesystemOptions {
 /// listed twice with different priorities).
 std::map<std::int64_t, std::vector<std::string>, std::greater<>> datadirs_by_priority(
     const FilesystemOptions& options);
+
+/// The directories the options name, unvalidated: reads stay confined to them even when the
+/// datadir options are rejected for adds.
+std::vector<std::string> named_datadirs(const FilesystemOptions& options);
 
 /// The permission bits of filesystem_store_file_perm (644 → 0644), or 0 when ≤ 0. Throws
 /// BadStoreConfiguration when the owner could not read the files.

@@ -50,8 +50,12 @@ class FileReader final : public InputStream {
         throw Error(ErrorKind::kBackendException,
                     std::string("cannot read the image: ") + std::strerror(err), err);
       }
+      if (n == 0) {  // the file shrank after its size was reported: never deliver short data
+        throw Error(ErrorKind::kBackendException,
+                    "the image ended " + std::to_string(remaining_) + " bytes early");
+      }
       offset_ += static_cast<std::uint64_t>(n);
-      remaining_ = n == 0 ? 0 : remaining_ - static_cast<std::uint64_t>(n);
+      remaining_ -= static_cast<std::uint64_t>(n);
       return static_cast<std::size_t>(n);
     }
   }
@@ -78,10 +82,11 @@ void validate_image_id(std::string_view id) {
 }
 
 FilesystemStore::FilesystemStore(OptionReader options, std::string backend_id,
-                                 std::string default_datadir)
+                                 std::string default_datadir, bool reserved)
     : Store(std::move(options), std::move(backend_id), schemes_of_type("file"),
             Capability::kReadRandom | Capability::kWriteAccess | Capability::kDriverReusable),
       default_datadir_(std::move(default_datadir)),
+      reserved_(reserved),
       executor_(std::make_unique<TimeoutExecutor>(0, 1, 100)) {}
 
 std::unique_ptr<StoreLocation> FilesystemStore::parse_location(std::string_view uri) const {
@@ -95,19 +100,24 @@ std::vector<std::string> FilesystemStore::datadirs() const {
 }
 
 void FilesystemStore::configure_add() {
-  options_ = FilesystemOptions::read(options(), default_datadir_);
+  // A reserved store's datadir comes from its own section only (decisions.md, Q-04).
+  options_ = FilesystemOptions::read(options(), default_datadir_,
+                                     reserved_ ? options().first_section_only() : options());
   executor_ = std::make_unique<TimeoutExecutor>(static_cast<double>(options_.timeout),
                                                 static_cast<std::size_t>(options_.thread_pool_size),
                                                 static_cast<int>(options_.threadpool_threshold));
+  // Reads stay possible inside the named datadirs even when the checks below fail.
+  const std::vector<std::string> named = named_datadirs(options_);
+  const auto canonicalise = [&] {
+    canonical_dirs_.clear();
+    for (const auto& dir : named) canonical_dirs_.push_back(canonical_or_lexical(dir));
+  };
   by_priority_.clear();
-  canonical_dirs_.clear();
+  canonicalise();
   by_priority_ = datadirs_by_priority(options_);
-  // Reads stay possible inside the configured datadirs even when the checks below fail.
-  for (const auto& dir : datadirs()) canonical_dirs_.push_back(canonical_or_lexical(dir));
   file_mode_ = file_mode(options_.file_perm);
   for (const auto& dir : datadirs()) prepare_directory(dir);
-  canonical_dirs_.clear();
-  for (const auto& dir : datadirs()) canonical_dirs_.push_back(canonical_or_lexical(dir));
+  canonicalise();  // again: a datadir created just now may resolve through a symlink
   metadata_ = nlohmann::json::array();
   if (options_.metadata_file) metadata_ = load_metadata_file(*options_.metadata_file);
   for (const auto& dir : datadirs()) remove_stale_temporaries(dir);
@@ -145,12 +155,15 @@ void FilesystemStore::remove_stale_temporaries(const std::string& dir) const {
   while (const dirent* entry = ::readdir(d)) {
     if (!is_temporary_name(entry->d_name)) continue;
     const std::string path = dir + "/" + entry->d_name;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (is_live_temporary(path)) continue;  // POSIX-emulated locks (NFS) are per process
+    // Opened for writing: on NFS an exclusive lock needs a writable descriptor.
+    const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) continue;
     struct stat by_fd {};
     struct stat by_name {};
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &by_fd) == 0 && S_ISREG(by_fd.st_mode) &&
-        ::lstat(path.c_str(), &by_name) == 0 && by_fd.st_ino == by_name.st_ino) {
+        ::lstat(path.c_str(), &by_name) == 0 && by_fd.st_ino == by_name.st_ino &&
+        by_fd.st_dev == by_name.st_dev) {
       if (::unlink(path.c_str()) == 0) {
         internal::logger()->info("Removed the leftover of an interrupted add: {}", path);
       }
@@ -197,32 +210,50 @@ std::string FilesystemStore::url_prefix() const {
   }
 }
 
+// The parent directory is resolved (symlinks, "..") and must be a datadir; the last name is
+// kept as written and never followed, so a link inside a datadir cannot reach another file.
 FilesystemStore::ResolvedPath FilesystemStore::resolve(const StoreLocation& location) const {
   const auto* file = dynamic_cast<const FileLocation*>(&location);
   if (file == nullptr) throw Error(ErrorKind::kBadStoreUri, "not a file:// location");
-  std::string path = canonical_or_lexical(file->path());
-  const std::size_t slash = path.rfind('/');
-  const std::string parent = path.substr(0, slash);
-  const std::string name = path.substr(slash + 1);
+  const fs::path literal = fs::absolute(file->path()).lexically_normal();
+  const std::string name = literal.filename().string();
+  const std::string parent = canonical_or_lexical(literal.parent_path().string());
   const bool inside =
       std::find(canonical_dirs_.begin(), canonical_dirs_.end(), parent) != canonical_dirs_.end();
   if (!inside || name.empty() || name.front() == '.') {
     throw Error(ErrorKind::kForbidden,
                 "The location " + file->path() + " is not an image of this store's datadirs");
   }
-  return {std::move(path), file->path()};
+  return {parent == "/" ? "/" + name : parent + "/" + name, file->path()};
+}
+
+// The size of the image at `path`, through the timeout executor. A symbolic link is not an
+// image (Forbidden); anything else that is not a regular file is NotFound.
+std::uint64_t FilesystemStore::image_size(const ResolvedPath& path) const {
+  return executor_->run<std::uint64_t>([sys = syscalls_, path]() -> std::uint64_t {
+    struct stat st {};
+    if (sys->lstat(path.real.c_str(), &st) != 0) throw not_found_error(path.shown);
+    if (S_ISLNK(st.st_mode)) {
+      throw Error(ErrorKind::kForbidden, "The location " + path.shown + " is a symbolic link");
+    }
+    if (!S_ISREG(st.st_mode)) throw not_found_error(path.shown);
+    return static_cast<std::uint64_t>(st.st_size);
+  });
 }
 
 GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t offset,
                                   std::optional<std::uint64_t> length) {
   const ResolvedPath path = resolve(location);
-  const std::uint64_t size = do_get_size(location);
-  const int fd = ::open(path.real.c_str(), O_RDONLY | O_CLOEXEC);
+  const std::uint64_t size = image_size(path);
+  const int fd = ::open(path.real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) throw not_found_error(path.shown);
     const int err = errno;
-    throw Error(ErrorKind::kForbidden, "cannot open " + path.shown + ": " + std::strerror(err),
-                err);
+    if (err == ENOENT) throw not_found_error(path.shown);
+    if (err == EACCES || err == EPERM || err == ELOOP) {
+      throw Error(ErrorKind::kForbidden, "You cannot read file " + path.shown, err);
+    }
+    throw Error(ErrorKind::kBackendException,
+                "cannot open " + path.shown + ": " + std::strerror(err), err);
   }
   const std::uint64_t available = offset >= size ? 0 : size - offset;
   const std::uint64_t deliver = length ? std::min(*length, available) : available;
@@ -232,18 +263,12 @@ GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t o
 }
 
 std::uint64_t FilesystemStore::do_get_size(const StoreLocation& location) {
-  const ResolvedPath path = resolve(location);
-  return executor_->run<std::uint64_t>([sys = syscalls_, path]() -> std::uint64_t {
-    struct stat st {};
-    if (sys->stat(path.real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      throw not_found_error(path.shown);
-    }
-    return static_cast<std::uint64_t>(st.st_size);
-  });
+  return image_size(resolve(location));
 }
 
 void FilesystemStore::do_remove(const StoreLocation& location) {
   const ResolvedPath path = resolve(location);
+  (void)image_size(path);  // NotFound, or Forbidden for a symbolic link
   executor_->run<int>([sys = syscalls_, path]() -> int {
     if (sys->unlink(path.real.c_str()) == 0) return 0;
     const int err = errno;
@@ -275,12 +300,19 @@ std::unique_ptr<ImageWriter> FilesystemStore::begin_add(std::string_view image_i
   for (const auto& candidate : datadirs()) {
     const std::string existing = candidate + "/" + std::string(image_id);
     struct stat st {};
-    if (syscalls_->stat(existing.c_str(), &st) == 0) throw duplicate_error(existing);
+    if (syscalls_->lstat(existing.c_str(), &st) == 0) throw duplicate_error(existing);
   }
-  return open_image_writer(syscalls_, dir, std::string(image_id), file_mode_,
-                           options_.thin_provisioning,
-                           static_cast<std::uint64_t>(options_.chunk_size),
-                           metadata_for(dir + "/" + std::string(image_id)));
+  WriterSettings settings;
+  settings.dir = dir;
+  settings.image_id = std::string(image_id);
+  for (const auto& other : datadirs()) {
+    if (other != dir) settings.other_dirs.push_back(other);
+  }
+  settings.file_mode = file_mode_;
+  settings.thin = options_.thin_provisioning;
+  settings.chunk_size = static_cast<std::uint64_t>(options_.chunk_size);
+  settings.metadata = metadata_for(dir + "/" + settings.image_id);
+  return open_image_writer(syscalls_, std::move(settings));
 }
 
 }  // namespace glance_store::filesystem
@@ -290,9 +322,9 @@ std::unique_ptr<ImageWriter> FilesystemStore::begin_add(std::string_view image_i
 namespace glance_store::filesystem {
 
 std::unique_ptr<Store> make_filesystem_store(OptionReader options, std::string backend_id,
-                                             std::string default_datadir) {
+                                             std::string default_datadir, bool reserved) {
   return std::make_unique<FilesystemStore>(std::move(options), std::move(backend_id),
-                                           std::move(default_datadir));
+                                           std::move(default_datadir), reserved);
 }
 
 std::unique_ptr<StoreLocation> parse_file_location(std::string_view uri) {

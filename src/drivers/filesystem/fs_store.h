@@ -18,7 +18,9 @@ namespace glance_store::filesystem {
 
 class FilesystemStore final : public Store {
  public:
-  FilesystemStore(OptionReader options, std::string backend_id, std::string default_datadir);
+  /// `reserved`: a consuming service's own store, whose datadir is read from its section only.
+  FilesystemStore(OptionReader options, std::string backend_id, std::string default_datadir,
+                  bool reserved = false);
 
   std::string_view type() const override { return "file"; }
   std::string_view config_name() const override { return "filesystem"; }
@@ -53,12 +55,14 @@ class FilesystemStore final : public Store {
   };
   /// The path of a location, checked to name an image inside a datadir (Forbidden).
   ResolvedPath resolve(const StoreLocation& location) const;
+  std::uint64_t image_size(const ResolvedPath& path) const;
   std::uint64_t free_space(const std::string& dir) const;
   void prepare_directory(const std::string& dir) const;
   void remove_stale_temporaries(const std::string& dir) const;
   nlohmann::json metadata_for(const std::string& path) const;
 
   std::string default_datadir_;
+  bool reserved_;
   FilesystemOptions options_;
   std::map<std::int64_t, std::vector<std::string>, std::greater<>> by_priority_;
   std::vector<std::string> canonical_dirs_;  // for the "inside a datadir" check
@@ -75,12 +79,25 @@ void validate_image_id(std::string_view image_id);
 /// StorageWriteDenied, anything else → BackendException naming the operation.
 Error write_error(int err, std::string_view what);
 
+/// What one add's writer needs to know.
+struct WriterSettings {
+  std::string dir;  ///< the datadir chosen for the image
+  std::string image_id;
+  std::vector<std::string> other_dirs;  ///< checked again for a Duplicate before the rename
+  unsigned file_mode = 0;               ///< 0: leave the default permissions
+  bool thin = false;                    ///< filesystem_thin_provisioning
+  std::uint64_t chunk_size = 65536;     ///< granularity of hole detection
+  nlohmann::json metadata;
+};
+
 /// The writer of one add: a locked temporary file beside the final name (internal).
-std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls, std::string dir,
-                                               std::string image_id, unsigned file_mode, bool thin,
-                                               std::uint64_t chunk_size, nlohmann::json metadata);
+std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls,
+                                               WriterSettings settings);
 
 /// Whether a directory entry is one of our add temporaries (".<id>.tmp.<pid>.<hex>").
 bool is_temporary_name(std::string_view name);
+/// Whether `path` is the temporary of an add this process is running (which a cleanup must
+/// never take for stale, whatever the lock says).
+bool is_live_temporary(const std::string& path);
 
 }  // namespace glance_store::filesystem

@@ -29,7 +29,7 @@ int Syscalls::rename_noreplace(const char* from, const char* to) {
 
 int Syscalls::unlink(const char* path) { return ::unlink(path); }
 
-int Syscalls::stat(const char* path, struct stat* out) { return ::stat(path, out); }
+int Syscalls::lstat(const char* path, struct stat* out) { return ::lstat(path, out); }
 
 int Syscalls::statvfs(const char* path, struct statvfs* out) { return ::statvfs(path, out); }
 

@@ -21,7 +21,8 @@ class Syscalls {
   /// rename that fails with EEXIST instead of replacing `to`.
   virtual int rename_noreplace(const char* from, const char* to);
   virtual int unlink(const char* path);
-  virtual int stat(const char* path, struct stat* out);
+  /// lstat(2): a symbolic link is never followed.
+  virtual int lstat(const char* path, struct stat* out);
   virtual int statvfs(const char* path, struct statvfs* out);
 
   /// The real system calls.

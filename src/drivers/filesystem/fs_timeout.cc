@@ -10,7 +10,10 @@ namespace glance_store::filesystem {
 TimeoutExecutor::TimeoutExecutor(double timeout_seconds, std::size_t pool_size,
                                  int threshold_percent)
     : timeout_(timeout_seconds), pool_size_(pool_size), threshold_(threshold_percent) {
-  if (timeout_ > 0) pool_ = std::make_shared<internal::ThreadPool>(pool_size_);
+  if (timeout_ > 0) {
+    pool_ = std::make_shared<internal::ThreadPool>(pool_size_,
+                                                   internal::ThreadPool::OnDestroy::kDetach);
+  }
 }
 
 void TimeoutExecutor::submit(std::function<void()> job) {

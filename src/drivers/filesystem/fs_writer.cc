@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "core/log.h"
@@ -31,18 +33,45 @@ std::string random_suffix() {
   return buf;
 }
 
+// The temporaries this process is writing now. POSIX-emulated flock (NFS) never conflicts within
+// one process, so a cleanup here must not rely on the lock for our own adds.
+class LiveTemporaries {
+ public:
+  static LiveTemporaries& instance() {
+    static LiveTemporaries live;
+    return live;
+  }
+  void add(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    paths_.insert(path);
+  }
+  void remove(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    paths_.erase(path);
+  }
+  bool contains(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    return paths_.count(path) != 0;
+  }
+
+ private:
+  std::mutex mutex_;  // guards paths_
+  std::set<std::string> paths_;
+};
+
 class FileImageWriter final : public ImageWriter {
  public:
-  FileImageWriter(std::shared_ptr<Syscalls> sys, std::string dir, const std::string& image_id,
-                  unsigned mode, bool thin, std::uint64_t chunk, nlohmann::json metadata)
+  FileImageWriter(std::shared_ptr<Syscalls> sys, WriterSettings settings)
       : sys_(std::move(sys)),
-        dir_(std::move(dir)),
-        final_path_(dir_ + "/" + image_id),
-        mode_(mode),
-        thin_(thin),
-        chunk_(std::max<std::uint64_t>(chunk, 1)),
-        metadata_(std::move(metadata)) {
-    open_temporary(image_id);
+        dir_(std::move(settings.dir)),
+        image_id_(std::move(settings.image_id)),
+        final_path_(dir_ + "/" + image_id_),
+        other_dirs_(std::move(settings.other_dirs)),
+        mode_(settings.file_mode),
+        thin_(settings.thin),
+        chunk_(std::max<std::uint64_t>(settings.chunk_size, 1)),
+        metadata_(std::move(settings.metadata)) {
+    open_temporary();
   }
 
   ~FileImageWriter() override { abort(); }
@@ -65,17 +94,29 @@ class FileImageWriter final : public ImageWriter {
   Committed commit(std::uint64_t total_bytes) override {
     if (thin_ && written_end_ < total_bytes &&
         sys_->ftruncate(fd_, static_cast<off_t>(total_bytes)) != 0) {
-      throw write_error(errno, "cannot extend " + temp_path_);
+      const int err = errno;
+      throw write_error(err, "cannot extend " + temp_path_);
     }
     if (mode_ != 0 && ::fchmod(fd_, mode_) != 0) {
       internal::logger()->warn("Unable to set permission to image: {}", final_path_);
     }
-    if (sys_->fsync(fd_) != 0) throw write_error(errno, "cannot flush " + temp_path_);
+    if (sys_->fsync(fd_) != 0) {
+      const int err = errno;
+      throw write_error(err, "cannot flush " + temp_path_);
+    }
+    // The other datadirs were checked when the add began; check again just before the image
+    // becomes visible, so two adds of one id racing into different datadirs cannot both land.
+    for (const auto& other : other_dirs_) {
+      struct stat st {};
+      const std::string existing = other + "/" + image_id_;
+      if (sys_->lstat(existing.c_str(), &st) == 0) throw duplicate_error(existing);
+    }
     if (sys_->rename_noreplace(temp_path_.c_str(), final_path_.c_str()) != 0) {
       const int err = errno;
       if (err == EEXIST) throw duplicate_error(final_path_);
       throw write_error(err, "cannot rename the image into " + final_path_);
     }
+    LiveTemporaries::instance().remove(temp_path_);
     temp_path_.clear();  // the file is the image now: abort must not touch it
     sync_directory();
     ::close(fd_);
@@ -85,10 +126,14 @@ class FileImageWriter final : public ImageWriter {
 
   void abort() noexcept override {
     if (!temp_path_.empty()) {
-      if (sys_->unlink(temp_path_.c_str()) != 0 && errno != ENOENT) {
-        internal::logger()->error("Unable to remove partial image data {}: {}", temp_path_,
-                                  std::strerror(errno));
+      if (sys_->unlink(temp_path_.c_str()) != 0) {
+        const int err = errno;
+        if (err != ENOENT) {
+          internal::logger()->error("Unable to remove partial image data {}: {}", temp_path_,
+                                    std::strerror(err));
+        }
       }
+      LiveTemporaries::instance().remove(temp_path_);
       temp_path_.clear();
     }
     if (fd_ >= 0) {
@@ -100,14 +145,15 @@ class FileImageWriter final : public ImageWriter {
  private:
   // A cleanup in another process may unlink a temporary between our open and our lock; the
   // name is then checked to still be ours, and a new one taken if not.
-  void open_temporary(const std::string& image_id) {
-    const std::string prefix = dir_ + "/." + image_id + ".tmp." + std::to_string(::getpid()) + ".";
+  void open_temporary() {
+    const std::string prefix = dir_ + "/." + image_id_ + ".tmp." + std::to_string(::getpid()) + ".";
     for (int attempt = 0; attempt < 8; ++attempt) {
       std::string path = prefix + random_suffix();
       const int fd = sys_->open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd < 0) {
-        if (errno == EEXIST) continue;
-        throw write_error(errno, "cannot create a file in " + dir_);
+        const int err = errno;
+        if (err == EEXIST) continue;
+        throw write_error(err, "cannot create a file in " + dir_);
       }
       struct stat by_fd {};
       struct stat by_name {};
@@ -116,7 +162,13 @@ class FileImageWriter final : public ImageWriter {
           by_fd.st_dev == by_name.st_dev) {
         fd_ = fd;
         temp_path_ = std::move(path);
+        LiveTemporaries::instance().add(temp_path_);
         return;
+      }
+      // Not ours any more, or not lockable: remove it if the name is still our file.
+      if (::fstat(fd, &by_fd) == 0 && ::lstat(path.c_str(), &by_name) == 0 &&
+          by_fd.st_ino == by_name.st_ino && by_fd.st_dev == by_name.st_dev) {
+        sys_->unlink(path.c_str());
       }
       ::close(fd);
     }
@@ -127,8 +179,9 @@ class FileImageWriter final : public ImageWriter {
     while (size > 0) {
       const ssize_t n = sys_->pwrite(fd_, data, size, static_cast<off_t>(offset));
       if (n < 0) {
-        if (errno == EINTR) continue;
-        throw write_error(errno, "cannot write " + temp_path_);
+        const int err = errno;
+        if (err == EINTR) continue;
+        throw write_error(err, "cannot write " + temp_path_);
       }
       if (n == 0) throw write_error(ENOSPC, "cannot write " + temp_path_);
       data += n;
@@ -180,14 +233,17 @@ class FileImageWriter final : public ImageWriter {
     const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return;
     if (sys_->fsync(dfd) != 0) {
-      internal::logger()->warn("Unable to flush directory {}: {}", dir_, std::strerror(errno));
+      const int err = errno;
+      internal::logger()->warn("Unable to flush directory {}: {}", dir_, std::strerror(err));
     }
     ::close(dfd);
   }
 
   std::shared_ptr<Syscalls> sys_;
   std::string dir_;
+  std::string image_id_;
   std::string final_path_;
+  std::vector<std::string> other_dirs_;
   std::string temp_path_;
   unsigned mode_;
   bool thin_;
@@ -237,11 +293,13 @@ bool is_temporary_name(std::string_view name) {
   return head.substr(0, pid_dot).ends_with(".tmp") && pid_dot > 5;
 }
 
-std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls, std::string dir,
-                                               std::string image_id, unsigned file_mode, bool thin,
-                                               std::uint64_t chunk_size, nlohmann::json metadata) {
-  return std::make_unique<FileImageWriter>(std::move(syscalls), std::move(dir), std::move(image_id),
-                                           file_mode, thin, chunk_size, std::move(metadata));
+bool is_live_temporary(const std::string& path) {
+  return LiveTemporaries::instance().contains(path);
+}
+
+std::unique_ptr<ImageWriter> open_image_writer(std::shared_ptr<Syscalls> syscalls,
+                                               WriterSettings settings) {
+  return std::make_unique<FileImageWriter>(std::move(syscalls), std::move(settings));
 }
 
 }  // namespace glance_store::filesystem

@@ -104,11 +104,15 @@ TEST(ConfigFileTest, KeepsEveryOccurrenceOfARepeatedKeyInFileOrder) {
   EXPECT_THAT(file.values("t", "d"), ElementsAre("other"));
 }
 
-TEST(ConfigFileTest, NamesAreCaseSensitive) {
-  const auto file = ConfigFile::parse("[Glance_Store]\nKey = 1\n[glance_store]\nkey = 2\n");
-  EXPECT_THAT(file.values("Glance_Store", "Key"), ElementsAre("1"));
-  EXPECT_THAT(file.values("Glance_Store", "key"), IsEmpty());
-  EXPECT_THAT(file.values("glance_store", "key"), ElementsAre("2"));
+// oslo.config: group names other than DEFAULT match case-insensitively; option names do not.
+TEST(ConfigFileTest, SectionNamesIgnoreCaseButOptionNamesDoNot) {
+  const auto file = ConfigFile::parse(
+      "[Glance_Store]\nKey = 1\n[glance_store]\nkey = 2\n[DEFAULT]\nx = 3\n[default]\nx = 4\n");
+  EXPECT_THAT(file.values("glance_store", "Key"), ElementsAre("1"));
+  EXPECT_THAT(file.values("GLANCE_STORE", "key"), ElementsAre("2"));
+  EXPECT_THAT(file.values("glance_store", "KEY"), IsEmpty());
+  EXPECT_THAT(file.values("DEFAULT", "x"), ElementsAre("3"));
+  EXPECT_THAT(file.values("default", "x"), ElementsAre("4"));
 }
 
 TEST(ConfigFileTest, EmptyValuesAndEmptySectionsExist) {
@@ -177,13 +181,14 @@ TEST(ConfigFileTest, LoadOfAMissingFileIsBadStoreConfiguration) {
 }
 
 TEST(OsloParsersTest, Booleans) {
-  for (const char* yes : {"1", "t", "true", "on", "y", "yes", "True", "TRUE", "On", " yes "}) {
+  // oslo.config's types.Boolean: exactly these words, in any case.
+  for (const char* yes : {"1", "true", "on", "yes", "True", "TRUE", "On", " yes "}) {
     EXPECT_EQ(parse_oslo_bool(yes), std::optional<bool>(true)) << yes;
   }
-  for (const char* no : {"0", "f", "false", "off", "n", "no", "False", "NO"}) {
+  for (const char* no : {"0", "false", "off", "no", "False", "NO"}) {
     EXPECT_EQ(parse_oslo_bool(no), std::optional<bool>(false)) << no;
   }
-  for (const char* bad : {"", "2", "maybe", "yess", "truee", "enabled"}) {
+  for (const char* bad : {"", "2", "maybe", "yess", "truee", "enabled", "t", "y", "f", "n"}) {
     EXPECT_EQ(parse_oslo_bool(bad), std::nullopt) << bad;
   }
 }

@@ -175,8 +175,9 @@ TEST_F(MultiStoreTest, BackendDefaultsFillWhatABackendDoesNotSet) {
   EXPECT_EQ(registry->store_by_name("a").description(), "fast disks");
   EXPECT_EQ(registry->store_by_name("b").weight(), 5);
   EXPECT_EQ(registry->store_by_name("b").description(), "shared");
-  EXPECT_EQ(registry->store_by_name(kStagingStore).weight(), 0);
-  EXPECT_EQ(registry->store_by_name(kStagingStore).description(), std::nullopt);
+  // Reserved stores follow the same chain (decisions.md Q-03); only their datadir does not.
+  EXPECT_EQ(registry->store_by_name(kStagingStore).weight(), 5);
+  EXPECT_EQ(registry->store_by_name(kStagingStore).description(), "shared");
 }
 
 TEST_F(MultiStoreTest, DatadirFromBackendDefaults) {

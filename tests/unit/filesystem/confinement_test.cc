@@ -153,3 +153,33 @@ TEST_F(LocationSpellingTest, EquivalentSpellingsInsideTheDatadirAreAllowed) {
 
 }  // namespace
 }  // namespace glance_store::filesystem::testing
+
+namespace glance_store::filesystem::testing {
+namespace {
+
+// A link inside a datadir is not an image, even when it points at one: get, size and delete
+// refuse it, and delete removes neither the link nor its target.
+TEST_F(FsStoreTest, LinkToAnotherImageIsNeitherReadNorDeleted) {
+  CreateLegacy();
+  const AddResult target = Add("target", Pattern(64));
+  std::filesystem::create_symlink(datadir() + "/target", datadir() + "/alias");
+  const std::string alias = Uri(datadir() + "/alias");
+  EXPECT_EQ(CatchError([&] { registry().get(alias); }).kind(), ErrorKind::kForbidden);
+  EXPECT_EQ(CatchError([&] { registry().get_size(alias); }).kind(), ErrorKind::kForbidden);
+  EXPECT_EQ(CatchError([&] { registry().remove(alias); }).kind(), ErrorKind::kForbidden);
+  EXPECT_TRUE(std::filesystem::is_symlink(datadir() + "/alias"));
+  EXPECT_EQ(Get(target.location), Pattern(64));
+}
+
+// A datadir rejected for adds (a directory listed twice with different priorities) still
+// serves the images inside the directories it names.
+TEST_F(FsStoreTest, RejectedDatadirsStillServeTheirImages) {
+  CreateLegacy();
+  const AddResult added = Add("img", Pattern(32));
+  CreateWithDatadirs({datadir() + ":100", datadir() + ":200"});
+  EXPECT_FALSE(store().add_enabled());
+  EXPECT_EQ(Get(added.location), Pattern(32));
+}
+
+}  // namespace
+}  // namespace glance_store::filesystem::testing

@@ -173,10 +173,10 @@ int FaultySyscalls::unlink(const char* path) {
   return Syscalls::unlink(copy.c_str());
 }
 
-int FaultySyscalls::stat(const char* path, struct stat* out) {
+int FaultySyscalls::lstat(const char* path, struct stat* out) {
   std::string copy;
   if (const int err = enter(Op::kStat, path, &copy)) return Fail(err);
-  return Syscalls::stat(copy.c_str(), out);
+  return Syscalls::lstat(copy.c_str(), out);
 }
 
 int FaultySyscalls::statvfs(const char* path, struct statvfs* out) {

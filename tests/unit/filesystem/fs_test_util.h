@@ -76,7 +76,7 @@ class FaultySyscalls : public Syscalls {
   int ftruncate(int fd, off_t length) override;
   int rename_noreplace(const char* from, const char* to) override;
   int unlink(const char* path) override;
-  int stat(const char* path, struct stat* out) override;
+  int lstat(const char* path, struct stat* out) override;
   int statvfs(const char* path, struct statvfs* out) override;
 
  private:
