@@ -43,6 +43,7 @@ FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
   o.file_perm = reader.get_int("filesystem_store_file_perm", 0);
   o.chunk_size = reader.get_int("filesystem_store_chunk_size", std::int64_t{64} * 1024, 1);
   o.thin_provisioning = reader.get_bool("filesystem_thin_provisioning", false);
+  o.direct_io = reader.get_bool("filesystem_store_direct_io", true);
   o.timeout = reader.get_int("filesystem_store_timeout", 0, 0);
   o.thread_pool_size = reader.get_int("filesystem_store_thread_pool_size", 10, 1, 1024);
   o.threadpool_threshold = reader.get_int("filesystem_store_threadpool_threshold", 75, 0, 100);

@@ -20,9 +20,12 @@ struct FilesystemOptions {
   std::int64_t file_perm = 0;  ///< filesystem_store_file_perm, decimal digits read as octal
   std::int64_t chunk_size = std::int64_t{64} * 1024;  ///< filesystem_store_chunk_size
   bool thin_provisioning = false;                     ///< filesystem_thin_provisioning
-  std::int64_t timeout = 0;                           ///< filesystem_store_timeout (seconds)
-  std::int64_t thread_pool_size = 10;                 ///< filesystem_store_thread_pool_size
-  std::int64_t threadpool_threshold = 75;             ///< filesystem_store_threadpool_threshold (%)
+  /// filesystem_store_direct_io (ours): adds write around the page cache, leaving the CPU to
+  /// the hashes and the cache to the workload; buffered writes where the filesystem refuses.
+  bool direct_io = true;
+  std::int64_t timeout = 0;                ///< filesystem_store_timeout (seconds)
+  std::int64_t thread_pool_size = 10;      ///< filesystem_store_thread_pool_size
+  std::int64_t threadpool_threshold = 75;  ///< filesystem_store_threadpool_threshold (%)
 
   /// Reads the options; malformed values throw InvalidOptionValue. The datadir is read through
   /// `datadir_reader`, with `default_datadir` (/var/lib/glance/images, or /var/lib/glance/<id>

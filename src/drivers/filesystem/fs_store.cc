@@ -310,6 +310,7 @@ std::unique_ptr<ImageWriter> FilesystemStore::begin_add(std::string_view image_i
   }
   settings.file_mode = file_mode_;
   settings.thin = options_.thin_provisioning;
+  settings.direct_io = options_.direct_io;
   settings.chunk_size = static_cast<std::uint64_t>(options_.chunk_size);
   settings.metadata = metadata_for(dir + "/" + settings.image_id);
   return open_image_writer(syscalls_, std::move(settings));

@@ -87,6 +87,7 @@ struct WriterSettings {
   unsigned file_mode = 0;               ///< 0: leave the default permissions
   bool thin = false;                    ///< filesystem_thin_provisioning
   std::uint64_t chunk_size = 65536;     ///< granularity of hole detection
+  bool direct_io = false;               ///< write with O_DIRECT where the filesystem allows
   nlohmann::json metadata;
 };
 

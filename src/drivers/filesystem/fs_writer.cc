@@ -21,6 +21,9 @@ namespace {
 
 // Start writeback every few MiB so the final fsync has little left to do.
 constexpr std::uint64_t kWritebackWindow = 8ULL << 20;
+// O_DIRECT needs buffers, sizes and offsets aligned on the logical block size; 4 KiB covers
+// every common device.
+constexpr std::uint64_t kDirectAlignment = 4096;
 
 bool all_zero(const std::byte* p, std::size_t n) {
   return n == 0 || (p[0] == std::byte{0} && std::memcmp(p, p + 1, n - 1) == 0);
@@ -71,7 +74,7 @@ class FileImageWriter final : public ImageWriter {
         thin_(settings.thin),
         chunk_(std::max<std::uint64_t>(settings.chunk_size, 1)),
         metadata_(std::move(settings.metadata)) {
-    open_temporary();
+    open_temporary(settings.direct_io);
   }
 
   ~FileImageWriter() override { abort(); }
@@ -84,7 +87,7 @@ class FileImageWriter final : public ImageWriter {
       write_skipping_zero_chunks(data);
     }
     offset_ += data.size();
-    if (offset_ - synced_ >= kWritebackWindow) {
+    if (!direct_ && offset_ - synced_ >= kWritebackWindow) {
       ::sync_file_range(fd_, static_cast<off_t>(synced_), static_cast<off_t>(offset_ - synced_),
                         SYNC_FILE_RANGE_WRITE);
       synced_ = offset_;
@@ -145,11 +148,17 @@ class FileImageWriter final : public ImageWriter {
  private:
   // A cleanup in another process may unlink a temporary between our open and our lock; the
   // name is then checked to still be ours, and a new one taken if not.
-  void open_temporary() {
+  void open_temporary(bool direct_io) {
+    int direct_flag = direct_io ? O_DIRECT : 0;
     const std::string prefix = dir_ + "/." + image_id_ + ".tmp." + std::to_string(::getpid()) + ".";
     for (int attempt = 0; attempt < 8; ++attempt) {
       std::string path = prefix + random_suffix();
-      const int fd = sys_->open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      int fd =
+          sys_->open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | direct_flag, 0666);
+      if (fd < 0 && errno == EINVAL && direct_flag != 0) {  // e.g. tmpfs: no direct I/O
+        direct_flag = 0;
+        fd = sys_->open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      }
       if (fd < 0) {
         const int err = errno;
         if (err == EEXIST) continue;
@@ -161,6 +170,7 @@ class FileImageWriter final : public ImageWriter {
           ::lstat(path.c_str(), &by_name) == 0 && by_fd.st_ino == by_name.st_ino &&
           by_fd.st_dev == by_name.st_dev) {
         fd_ = fd;
+        direct_ = direct_flag != 0;
         temp_path_ = std::move(path);
         LiveTemporaries::instance().add(temp_path_);
         return;
@@ -176,11 +186,16 @@ class FileImageWriter final : public ImageWriter {
   }
 
   void write_at(const std::byte* data, std::size_t size, std::uint64_t offset) {
+    if (direct_ && !is_aligned(data, size, offset)) stop_direct_io();
     while (size > 0) {
       const ssize_t n = sys_->pwrite(fd_, data, size, static_cast<off_t>(offset));
       if (n < 0) {
         const int err = errno;
         if (err == EINTR) continue;
+        if (err == EINVAL && direct_) {  // a filesystem that takes O_DIRECT opens but not writes
+          stop_direct_io();
+          continue;
+        }
         throw write_error(err, "cannot write " + temp_path_);
       }
       if (n == 0) throw write_error(ENOSPC, "cannot write " + temp_path_);
@@ -189,6 +204,18 @@ class FileImageWriter final : public ImageWriter {
       offset += static_cast<std::uint64_t>(n);
     }
     written_end_ = std::max(written_end_, offset);
+  }
+
+  static bool is_aligned(const std::byte* data, std::size_t size, std::uint64_t offset) {
+    return reinterpret_cast<std::uintptr_t>(data) % kDirectAlignment == 0 &&
+           size % kDirectAlignment == 0 && offset % kDirectAlignment == 0;
+  }
+
+  // The rest of the image (an unaligned tail) goes through the page cache.
+  void stop_direct_io() {
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT);
+    direct_ = false;
   }
 
   // Thin provisioning: a chunk of `chunk_` bytes (aligned on the file) that is all zero is not
@@ -254,7 +281,9 @@ class FileImageWriter final : public ImageWriter {
   std::uint64_t written_end_ = 0;
   std::uint64_t synced_ = 0;
   std::uint64_t current_chunk_ = UINT64_MAX;  // thin provisioning: the chunk being written
-  bool chunk_has_data_ = false;               // … and whether it has a non-zero byte so far
+  bool chunk_has_data_ = false;
+  bool direct_ = false;  // writes bypass the page cache (filesystem_store_direct_io) // … and
+                         // whether it has a non-zero byte so far
 };
 
 }  // namespace

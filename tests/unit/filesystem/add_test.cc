@@ -196,3 +196,39 @@ TEST_F(AddTest, AddToSecondBackendSharingTheDirectory) {
 
 }  // namespace
 }  // namespace glance_store::filesystem::testing
+
+namespace glance_store::filesystem::testing {
+namespace {
+
+struct DirectIoCase {
+  const char* name;
+  const char* option;
+  std::size_t size;
+};
+
+void PrintTo(const DirectIoCase& c, std::ostream* os) { *os << c.name; }
+
+class DirectIoTest : public FsStoreTest, public ::testing::WithParamInterface<DirectIoCase> {};
+
+// Direct and buffered writes store the same bytes, aligned or not (an unaligned tail falls back
+// to the page cache), across several pipeline buffers.
+TEST_P(DirectIoTest, StoresTheSameBytes) {
+  CreateLegacy(std::string(GetParam().option) + "\nadd_buffer_size = 65536");
+  const std::string data = Pattern(GetParam().size);
+  const AddResult added = Add("img", data);
+  EXPECT_EQ(added.bytes_written, data.size());
+  EXPECT_EQ(ReadFile(datadir() + "/img"), data);
+  EXPECT_EQ(added.checksum, hex_digest("md5", data));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sizes, DirectIoTest,
+    ::testing::Values(DirectIoCase{"DirectAligned", "filesystem_store_direct_io = true", 196608},
+                      DirectIoCase{"DirectUnaligned", "filesystem_store_direct_io = true", 200001},
+                      DirectIoCase{"DirectTiny", "filesystem_store_direct_io = true", 7},
+                      DirectIoCase{"BufferedUnaligned", "filesystem_store_direct_io = false",
+                                   200001}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace glance_store::filesystem::testing
