@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/test_util.h"
+
 namespace glance_store::tool_test {
 
 using Json = nlohmann::json;
@@ -84,8 +86,7 @@ std::string ReadFile(const std::string& path);
 std::string WriteFile(const std::string& path, std::string_view data);
 /// `size` pseudo-random bytes, the same for the same seed.
 std::string RandomBytes(std::size_t size, std::uint64_t seed);
-/// The names in a directory, hidden ones included, sorted; empty when it does not exist.
-std::vector<std::string> ListDir(const std::string& dir);
+using test_common::ListDir;
 /// Polls `done` until it holds or `timeout` passes; returns its last value.
 bool WaitUntil(const std::function<bool()>& done,
                std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -15,7 +15,7 @@ namespace glance_store {
 namespace {
 
 using ::testing::AllOf;
-using testing::capture_error;
+using testing::CatchError;
 using ::testing::ElementsAre;
 using testing::HasKind;
 using ::testing::HasSubstr;
@@ -148,7 +148,7 @@ struct SyntaxErrorCase {
 class ConfigSyntaxErrorTest : public ::testing::TestWithParam<SyntaxErrorCase> {};
 
 TEST_P(ConfigSyntaxErrorTest, ThrowsBadStoreConfigurationNamingOriginAndLine) {
-  const Error e = capture_error([] { ConfigFile::parse(GetParam().text, "glance-api.conf"); });
+  const Error e = CatchError([] { ConfigFile::parse(GetParam().text, "glance-api.conf"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreConfiguration));
   EXPECT_THAT(e.message(), HasSubstr("glance-api.conf:" + std::to_string(GetParam().line)));
 }
@@ -175,7 +175,7 @@ TEST(ConfigFileTest, LoadReadsAFileAndRemembersItsPath) {
 
 TEST(ConfigFileTest, LoadOfAMissingFileIsBadStoreConfiguration) {
   TempDir dir;
-  const Error e = capture_error([&] { ConfigFile::load(dir.sub("missing.conf")); });
+  const Error e = CatchError([&] { ConfigFile::load(dir.sub("missing.conf")); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreConfiguration));
   EXPECT_THAT(e.message(), HasSubstr("missing.conf"));
 }

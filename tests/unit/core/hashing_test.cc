@@ -14,7 +14,7 @@
 namespace glance_store {
 namespace {
 
-using testing::capture_error;
+using testing::CatchError;
 using ::testing::ElementsAre;
 using testing::HasKind;
 
@@ -104,10 +104,10 @@ class UnknownHashTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(UnknownHashTest, IsUnknownHashingAlgoNamingIt) {
   const std::string algo = GetParam();
   EXPECT_FALSE(is_known_hash_algorithm(algo));
-  const Error e = capture_error([&] { Hasher::create(algo); });
+  const Error e = CatchError([&] { Hasher::create(algo); });
   EXPECT_THAT(e, HasKind(ErrorKind::kUnknownHashingAlgo));
   EXPECT_EQ(e.message(), "Unknown hashing algorithm identifier: " + algo);
-  const Error one_shot = capture_error([&] { hex_digest(algo, "abc"); });
+  const Error one_shot = CatchError([&] { hex_digest(algo, "abc"); });
   EXPECT_THAT(one_shot, HasKind(ErrorKind::kUnknownHashingAlgo));
 }
 

@@ -22,7 +22,7 @@
 namespace glance_store {
 namespace {
 
-using testing::capture_error;
+using testing::CatchError;
 using ::testing::ElementsAre;
 using testing::HasKind;
 using testing::TempDir;
@@ -120,7 +120,7 @@ TEST_P(FileCorpusTest, ParsesAsGlanceStore41) {
       EXPECT_EQ(field_map(*again), expected);
     }
   } else {
-    const Error e = capture_error([&] { registry_->parse_any(GetParam().uri()); });
+    const Error e = CatchError([&] { registry_->parse_any(GetParam().uri()); });
     EXPECT_THAT(e, HasKind(kind_of_class(c.at("error_class").get<std::string>())));
     EXPECT_EQ(e.message(), c.at("error_message").get<std::string>());
   }
@@ -134,7 +134,7 @@ TEST_P(FileCorpusTest, TheConfiguredStoreParsesLikeTheRegistry) {
     ASSERT_NO_THROW(location = store.parse_location(GetParam().uri()));
     EXPECT_EQ(location->uri(), c.at("roundtrip_uri").get<std::string>());
   } else if (c.at("error_class") == "BadStoreUri") {
-    EXPECT_THAT(capture_error([&] { store.parse_location(GetParam().uri()); }),
+    EXPECT_THAT(CatchError([&] { store.parse_location(GetParam().uri()); }),
                 HasKind(ErrorKind::kBadStoreUri));
   }
 }
@@ -156,10 +156,10 @@ class ForeignSchemeCorpusTest : public CorpusTest {};
 TEST_P(ForeignSchemeCorpusTest, IsUnknownScheme) {
   const auto& c = GetParam().json;
   ASSERT_EQ(c.at("error_class"), "UnknownScheme");
-  const Error e = capture_error([&] { registry_->parse_any(GetParam().uri()); });
+  const Error e = CatchError([&] { registry_->parse_any(GetParam().uri()); });
   EXPECT_THAT(e, HasKind(ErrorKind::kUnknownScheme));
   EXPECT_EQ(e.message(), c.at("error_message").get<std::string>());
-  EXPECT_THAT(capture_error([&] { registry_->store_for_uri(GetParam().uri()); }),
+  EXPECT_THAT(CatchError([&] { registry_->store_for_uri(GetParam().uri()); }),
               HasKind(ErrorKind::kUnknownScheme));
 }
 
@@ -220,7 +220,7 @@ TEST(SchemeRegistryTest, DispatchesOnTheScheme) {
   EXPECT_THAT(registry.schemes(), ElementsAre("fake"));
   registry.parse("FAKE://x");
   EXPECT_THAT(seen, ElementsAre("FAKE://x"));
-  const Error e = capture_error([&] { registry.parse("file:///x"); });
+  const Error e = CatchError([&] { registry.parse("file:///x"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kUnknownScheme));
   EXPECT_EQ(e.message(), "Unknown scheme 'file' found in URI");
 }
@@ -282,7 +282,7 @@ INSTANTIATE_TEST_SUITE_P(
 class InvalidIpv6Test : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(InvalidIpv6Test, IsBadStoreUri) {
-  const Error e = capture_error([] { internal::split_url(GetParam()); });
+  const Error e = CatchError([] { internal::split_url(GetParam()); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreUri));
   EXPECT_THAT(e.message(), ::testing::HasSubstr("Invalid IPv6 URL"));
 }

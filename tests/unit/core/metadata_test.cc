@@ -16,7 +16,7 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
-using testing::capture_error;
+using testing::CatchError;
 using testing::HasKind;
 
 struct MetadataCase {
@@ -58,7 +58,7 @@ class RejectedMetadataTest : public ::testing::TestWithParam<RejectedCase> {};
 
 TEST_P(RejectedMetadataTest, IsABackendExceptionNamingTheKey) {
   const json metadata = json::parse(GetParam().json_text);
-  const Error e = capture_error([&] { check_location_metadata(metadata, "file"); });
+  const Error e = CatchError([&] { check_location_metadata(metadata, "file"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBackendException));
   if (GetParam().not_a_dict) {
     EXPECT_EQ(e.message(), "The storage driver file returned invalid  metadata " + metadata.dump() +
@@ -85,7 +85,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MetadataMessageTest, NamesTheDriver) {
-  const Error e = capture_error([] { check_location_metadata(json::parse("[]"), "s3"); });
+  const Error e = CatchError([] { check_location_metadata(json::parse("[]"), "s3"); });
   EXPECT_EQ(e.message(),
             "The storage driver s3 returned invalid  metadata []. This must be a dictionary type");
 }
@@ -93,7 +93,7 @@ TEST(MetadataMessageTest, NamesTheDriver) {
 // C-27 gives glance_store's full text, whose two sentences end in "..".
 TEST(MetadataMessageTest, EndsAsGlanceStoreMessage) {
   const Error e =
-      capture_error([] { check_location_metadata(json::parse(R"({"k3": [1]})"), "file"); });
+      CatchError([] { check_location_metadata(json::parse(R"({"k3": [1]})"), "file"); });
   EXPECT_THAT(e.message(), HasSubstr("The image metadata key k3[0] has an invalid type of "));
   EXPECT_THAT(e.message(), EndsWith(". Only dict, list, and unicode are supported.."));
 }

@@ -18,7 +18,7 @@ namespace {
 
 using testing::add_image;
 using ::testing::AllOf;
-using testing::capture_error;
+using testing::CatchError;
 using ::testing::ElementsAre;
 using testing::get_image;
 using testing::HasKind;
@@ -77,30 +77,30 @@ TEST_F(MultiStoreTest, ReservedStoresUseTheirOwnGroup) {
 // MS-05 / MS-14 / L-03.
 TEST_F(MultiStoreTest, UnknownBackendId) {
   const auto registry = create();
-  const Error e = capture_error([&] { registry->store_by_name("file3"); });
+  const Error e = CatchError([&] { registry->store_by_name("file3"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kUnknownScheme));
   EXPECT_EQ(e.message(), "Store for identifier file3 not found");
-  EXPECT_THAT(capture_error([&] { registry->get("file://" + dir_.sub("a/x"), 0, {}, "file3"); }),
+  EXPECT_THAT(CatchError([&] { registry->get("file://" + dir_.sub("a/x"), 0, {}, "file3"); }),
               HasKind(ErrorKind::kUnknownScheme));
   MemoryInputStream in("x");
-  EXPECT_THAT(capture_error([&] { registry->add("img", in, 1, "sha256", "file3"); }),
+  EXPECT_THAT(CatchError([&] { registry->add("img", in, 1, "sha256", "file3"); }),
               HasKind(ErrorKind::kUnknownScheme));
   // A store type is not a backend id in multi-store mode.
-  EXPECT_THAT(capture_error([&] { registry->store_by_name("file"); }),
+  EXPECT_THAT(CatchError([&] { registry->store_by_name("file"); }),
               HasKind(ErrorKind::kUnknownScheme));
 }
 
 // MS-04.
 TEST_F(MultiStoreTest, DefaultBackendUnsetOrUnknown) {
   const auto unset = create("", "a:file, b:file", "");
-  const Error e = capture_error([&] { unset->default_store(); });
+  const Error e = CatchError([&] { unset->default_store(); });
   EXPECT_THAT(e, HasKind(ErrorKind::kUnknownScheme));
   EXPECT_EQ(e.message(), "'default_backend' config option is not set.");
   MemoryInputStream in("x");
-  EXPECT_THAT(capture_error([&] { unset->add("img", in, 1); }), HasKind(ErrorKind::kUnknownScheme));
+  EXPECT_THAT(CatchError([&] { unset->add("img", in, 1); }), HasKind(ErrorKind::kUnknownScheme));
 
   const auto unknown = create("", "a:file, b:file", "zzz");
-  const Error e2 = capture_error([&] { unknown->verify_default_store(); });
+  const Error e2 = CatchError([&] { unknown->verify_default_store(); });
   EXPECT_THAT(e2, HasKind(ErrorKind::kUnknownScheme));
   EXPECT_EQ(e2.message(), "Store for identifier zzz not found");
 }
@@ -125,8 +125,7 @@ TEST_F(MultiStoreTest, GetWithoutBackendFindsTheImageInTheSecondBackend) {
   EXPECT_EQ(get_image(*registry, uri), "in b");
   EXPECT_EQ(get_image(*registry, uri, "b"), "in b");
   EXPECT_EQ(registry->get_size(uri), 4u);
-  EXPECT_THAT(capture_error([&] { registry->get(uri, 0, {}, "a"); }),
-              HasKind(ErrorKind::kForbidden));
+  EXPECT_THAT(CatchError([&] { registry->get(uri, 0, {}, "a"); }), HasKind(ErrorKind::kForbidden));
   registry->remove(uri);
   EXPECT_FALSE(std::filesystem::exists(dir_.sub("b/img")));
 }
@@ -136,11 +135,10 @@ TEST_F(MultiStoreTest, PathOutsideEveryDatadirIsForbidden) {
   testing::write_file(dir_.sub("elsewhere/img"), "secret");
   const std::string uri = "file://" + dir_.sub("elsewhere/img");
   for (const std::string backend : {"", "a", "b"}) {
-    EXPECT_THAT(capture_error([&] { registry->get(uri, 0, {}, backend); }),
+    EXPECT_THAT(CatchError([&] { registry->get(uri, 0, {}, backend); }),
                 HasKind(ErrorKind::kForbidden))
         << backend;
-    EXPECT_THAT(capture_error([&] { registry->remove(uri, backend); }),
-                HasKind(ErrorKind::kForbidden))
+    EXPECT_THAT(CatchError([&] { registry->remove(uri, backend); }), HasKind(ErrorKind::kForbidden))
         << backend;
   }
   EXPECT_TRUE(std::filesystem::exists(dir_.sub("elsewhere/img")));
@@ -149,20 +147,19 @@ TEST_F(MultiStoreTest, PathOutsideEveryDatadirIsForbidden) {
 TEST_F(MultiStoreTest, MissingImageInsideADatadirIsNotFound) {
   const auto registry = create();
   const std::string uri = "file://" + dir_.sub("a") + "/missing";
-  const Error e = capture_error([&] { registry->get(uri); });
+  const Error e = CatchError([&] { registry->get(uri); });
   EXPECT_THAT(e, HasKind(ErrorKind::kNotFound));
   EXPECT_EQ(e.message(), "Image not found in any configured backend");
-  EXPECT_THAT(capture_error([&] { registry->get(uri, 0, {}, "a"); }),
-              HasKind(ErrorKind::kNotFound));
-  EXPECT_THAT(capture_error([&] { registry->remove(uri); }), HasKind(ErrorKind::kNotFound));
-  EXPECT_THAT(capture_error([&] { registry->get_size(uri); }), HasKind(ErrorKind::kNotFound));
+  EXPECT_THAT(CatchError([&] { registry->get(uri, 0, {}, "a"); }), HasKind(ErrorKind::kNotFound));
+  EXPECT_THAT(CatchError([&] { registry->remove(uri); }), HasKind(ErrorKind::kNotFound));
+  EXPECT_THAT(CatchError([&] { registry->get_size(uri); }), HasKind(ErrorKind::kNotFound));
 }
 
 // MS-09: reserved stores are not searched without a backend id.
 TEST_F(MultiStoreTest, ReservedStoresAreNotSearched) {
   const auto registry = create();
   const std::string uri = add_image(*registry, "img", "staged", std::string(kStagingStore));
-  EXPECT_THAT(capture_error([&] { registry->get(uri); }), HasKind(ErrorKind::kForbidden));
+  EXPECT_THAT(CatchError([&] { registry->get(uri); }), HasKind(ErrorKind::kForbidden));
   EXPECT_EQ(get_image(*registry, uri, std::string(kStagingStore)), "staged");
 }
 
@@ -201,14 +198,14 @@ TEST_F(MultiStoreTest, FailedAddConfigurationDisablesAddButNotGet) {
   EXPECT_FALSE(b.add_enabled());
   EXPECT_TRUE(registry->store_by_name("a").add_enabled());
   MemoryInputStream in("x");
-  const Error e = capture_error([&] { registry->add("img", in, 1, "sha256", "b"); });
+  const Error e = CatchError([&] { registry->add("img", in, 1, "sha256", "b"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kStoreAddDisabled));
 
   testing::write_file(dir_.sub("b/old"), "old image");
   const std::string uri = "file://" + dir_.sub("b/old");
   EXPECT_EQ(get_image(*registry, uri, "b"), "old image");
   EXPECT_EQ(get_image(*registry, uri), "old image");
-  EXPECT_THAT(capture_error([&] { registry->remove(uri, "b"); }),
+  EXPECT_THAT(CatchError([&] { registry->remove(uri, "b"); }),
               HasKind(ErrorKind::kStoreDeleteNotSupported));
 }
 
@@ -222,7 +219,7 @@ class BadEnabledBackendsTest : public MultiStoreTest,
                                public ::testing::WithParamInterface<BadBackendsCase> {};
 
 TEST_P(BadEnabledBackendsTest, IsBadStoreConfiguration) {
-  const Error e = capture_error([&] { create("", GetParam().enabled_backends); });
+  const Error e = CatchError([&] { create("", GetParam().enabled_backends); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreConfiguration));
   EXPECT_THAT(e.message(), AllOf(HasSubstr("enabled_backends"), HasSubstr(GetParam().in_message)));
 }
@@ -256,7 +253,7 @@ class MalformedOptionTest : public MultiStoreTest,
                             public ::testing::WithParamInterface<BadOptionCase> {};
 
 TEST_P(MalformedOptionTest, FailsCreationNamingTheOption) {
-  const Error e = capture_error([&] { create(GetParam().extra); });
+  const Error e = CatchError([&] { create(GetParam().extra); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreConfiguration));
   EXPECT_THAT(e.message(), AllOf(HasSubstr(GetParam().option), HasSubstr(GetParam().section)));
 }

@@ -27,7 +27,7 @@ namespace {
 
 using internal::PipelineResult;
 using testing::as_string;
-using testing::capture_error;
+using testing::CatchError;
 using testing::HasKind;
 using testing::pattern;
 using testing::ScriptedSource;
@@ -140,7 +140,7 @@ TEST_F(PipelineTest, WithoutAMultihashItIsTheMd5) {
 TEST_F(PipelineTest, SizeExceedsAbortsAndNamesTheCumulativeCount) {
   ScriptedSource source(pattern(10000), kBuffer);
   RecordingWriter writer;
-  const Error e = capture_error([&] { run(source, 5000, writer); });
+  const Error e = CatchError([&] { run(source, 5000, writer); });
   EXPECT_THAT(e, HasKind(ErrorKind::kInvalid));
   std::smatch m;
   const std::string& message = e.message();
@@ -157,7 +157,7 @@ TEST_F(PipelineTest, SizeExceedsAbortsAndNamesTheCumulativeCount) {
 TEST_F(PipelineTest, SizeExceedsByOneByte) {
   ScriptedSource source(pattern(kBuffer + 1), kBuffer);
   RecordingWriter writer;
-  const Error e = capture_error([&] { run(source, kBuffer, writer); });
+  const Error e = CatchError([&] { run(source, kBuffer, writer); });
   EXPECT_THAT(e, HasKind(ErrorKind::kInvalid));
   EXPECT_EQ(e.message(), "Size exceeds: expected 4096 bytes, got 4097 bytes");
   EXPECT_EQ(writer.aborts, 1);
@@ -174,7 +174,7 @@ TEST_P(PipelineShortInputTest, IsASizeMismatch) {
   const std::size_t actual = GetParam().second;
   ScriptedSource source(pattern(actual), kBuffer);
   RecordingWriter writer;
-  const Error e = capture_error([&] { run(source, declared, writer); });
+  const Error e = CatchError([&] { run(source, declared, writer); });
   EXPECT_THAT(e, HasKind(ErrorKind::kInvalid));
   EXPECT_EQ(e.message(), "Size mismatch: expected " + std::to_string(declared) + " bytes, got " +
                              std::to_string(actual) + " bytes");
@@ -248,7 +248,7 @@ TEST_P(PipelineFailureTest, AbortsTheWriterAndPropagates) {
   };
   if (c.failure == Failure::kHasher) multihash_ = std::make_unique<BrokenHasher>();
 
-  const Error e = capture_error([&] { run(source, 6 * kBuffer, writer, 2, &verifier); });
+  const Error e = CatchError([&] { run(source, 6 * kBuffer, writer, 2, &verifier); });
 
   EXPECT_THAT(e, HasKind(c.kind));
   EXPECT_EQ(e.message(), c.message);

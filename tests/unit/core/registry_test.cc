@@ -17,7 +17,7 @@ namespace {
 
 using testing::add_image;
 using ::testing::AllOf;
-using testing::capture_error;
+using testing::CatchError;
 using testing::get_image;
 using testing::HasKind;
 using ::testing::HasSubstr;
@@ -77,7 +77,7 @@ TEST_F(LegacyRegistryTest, AddGetRemoveRoundTrip) {
   EXPECT_EQ(get_image(*registry, uri), "legacy data");
   EXPECT_EQ(registry->get_size(uri), 11u);
   registry->remove(uri);
-  EXPECT_THAT(capture_error([&] { registry->get(uri); }), HasKind(ErrorKind::kNotFound));
+  EXPECT_THAT(CatchError([&] { registry->get(uri); }), HasKind(ErrorKind::kNotFound));
 }
 
 TEST_F(LegacyRegistryTest, AddByScheme) {
@@ -90,13 +90,13 @@ TEST_F(LegacyRegistryTest, AddByScheme) {
 TEST_F(LegacyRegistryTest, UnknownDefaultStore) {
   for (const std::string scheme : {"s3", "nope"}) {
     const auto registry = create("default_store = " + scheme + "\n");
-    const Error e = capture_error([&] { registry->default_store(); });
+    const Error e = CatchError([&] { registry->default_store(); });
     EXPECT_THAT(e, HasKind(ErrorKind::kUnknownScheme));
     EXPECT_EQ(e.message(), "Store for scheme " + scheme + " not found");
-    EXPECT_THAT(capture_error([&] { registry->verify_default_store(); }),
+    EXPECT_THAT(CatchError([&] { registry->verify_default_store(); }),
                 HasKind(ErrorKind::kUnknownScheme));
     MemoryInputStream in("x");
-    EXPECT_THAT(capture_error([&] { registry->add("img", in, 1); }),
+    EXPECT_THAT(CatchError([&] { registry->add("img", in, 1); }),
                 HasKind(ErrorKind::kUnknownScheme));
     EXPECT_FALSE(registry->is_default(*registry->stores().front()));
   }
@@ -105,23 +105,23 @@ TEST_F(LegacyRegistryTest, UnknownDefaultStore) {
 // C-07.
 TEST_F(LegacyRegistryTest, UnknownSchemes) {
   const auto registry = create();
-  const Error e = capture_error([&] { registry->store_for_scheme("nope"); });
+  const Error e = CatchError([&] { registry->store_for_scheme("nope"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kUnknownScheme));
   EXPECT_EQ(e.message(), "Unknown scheme 'nope' found in URI");
-  EXPECT_THAT(capture_error([&] { registry->get("ftp://host/x"); }),
+  EXPECT_THAT(CatchError([&] { registry->get("ftp://host/x"); }),
               HasKind(ErrorKind::kUnknownScheme));
-  EXPECT_THAT(capture_error([&] { registry->store_by_name("nope"); }),
+  EXPECT_THAT(CatchError([&] { registry->store_by_name("nope"); }),
               HasKind(ErrorKind::kUnknownScheme));
 }
 
 TEST_F(LegacyRegistryTest, UnknownStoreTypeIsBadStoreConfiguration) {
-  const Error e = capture_error([&] { create("stores = file, nope\n"); });
+  const Error e = CatchError([&] { create("stores = file, nope\n"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreConfiguration));
   EXPECT_THAT(e.message(), HasSubstr("nope"));
 }
 
 TEST_F(LegacyRegistryTest, MalformedIntegerOptionFailsCreationNamingIt) {
-  const Error e = capture_error([&] { create("filesystem_store_chunk_size = 0\n"); });
+  const Error e = CatchError([&] { create("filesystem_store_chunk_size = 0\n"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreConfiguration));
   EXPECT_THAT(e.message(),
               AllOf(HasSubstr("[glance_store]"), HasSubstr("filesystem_store_chunk_size")));
@@ -135,7 +135,7 @@ TEST_F(LegacyRegistryTest, FailedAddConfigurationDisablesAddOnly) {
   EXPECT_FALSE(store.add_enabled());
   EXPECT_THAT(store.add_disabled_reason(), HasSubstr("filesystem_store_file_perm"));
   MemoryInputStream in("x");
-  const Error e = capture_error([&] { registry->add("img", in, 1); });
+  const Error e = CatchError([&] { registry->add("img", in, 1); });
   EXPECT_THAT(e, HasKind(ErrorKind::kStoreAddDisabled));
   EXPECT_THAT(e.message(),
               StartsWith("Configuration for store failed. Adding images to this store is "

@@ -18,7 +18,7 @@
 namespace glance_store {
 namespace {
 
-using testing::capture_error;
+using testing::CatchError;
 using testing::HasKind;
 using testing::TempDir;
 
@@ -39,7 +39,7 @@ class StoreGatingTest : public ::testing::Test {
   }
 
   Error get_error(std::uint64_t offset, std::optional<std::uint64_t> length = std::nullopt) {
-    return capture_error([&] { store_->get(*location_, offset, length); });
+    return CatchError([&] { store_->get(*location_, offset, length); });
   }
 
   TempDir dir_;
@@ -99,8 +99,7 @@ TEST_F(StoreGatingTest, GetNeedsReadAccess) {
   EXPECT_THAT(get_error(1, 2), HasKind(ErrorKind::kStoreRandomGetNotSupported));
   EXPECT_EQ(get_error(1, 2).message(),
             "Getting images randomly from this store is not supported. Offset: 1, length: 2");
-  EXPECT_THAT(capture_error([&] { registry_->get(uri_); }),
-              HasKind(ErrorKind::kStoreGetNotSupported));
+  EXPECT_THAT(CatchError([&] { registry_->get(uri_); }), HasKind(ErrorKind::kStoreGetNotSupported));
 }
 
 // CAP-10: add and delete both need WRITE_ACCESS.
@@ -109,19 +108,19 @@ TEST_F(StoreGatingTest, AddAndRemoveNeedWriteAccess) {
   EXPECT_FALSE(store_->add_enabled());
 
   MemoryInputStream data("new");
-  const Error add = capture_error([&] { store_->add("img2", data, 3); });
+  const Error add = CatchError([&] { store_->add("img2", data, 3); });
   EXPECT_THAT(add, HasKind(ErrorKind::kStoreAddDisabled));
   EXPECT_EQ(add.message(),
             "Configuration for store failed. Adding images to this store is disabled.");
   EXPECT_FALSE(std::filesystem::exists(dir_.sub("img2")));
 
-  const Error remove = capture_error([&] { store_->remove(*location_); });
+  const Error remove = CatchError([&] { store_->remove(*location_); });
   EXPECT_THAT(remove, HasKind(ErrorKind::kStoreDeleteNotSupported));
   EXPECT_EQ(remove.message(), "Deleting images from this store is not supported.");
-  EXPECT_THAT(capture_error([&] { registry_->remove(uri_); }),
+  EXPECT_THAT(CatchError([&] { registry_->remove(uri_); }),
               HasKind(ErrorKind::kStoreDeleteNotSupported));
   MemoryInputStream again("new");
-  EXPECT_THAT(capture_error([&] { registry_->add("img3", again, 3); }),
+  EXPECT_THAT(CatchError([&] { registry_->add("img3", again, 3); }),
               HasKind(ErrorKind::kStoreAddDisabled));
 
   EXPECT_EQ(get(), kImage);  // still readable, still there
@@ -142,7 +141,7 @@ TEST_F(StoreGatingTest, UnknownHashingAlgorithmFailsBeforeReading) {
   testing::ScriptedSource source("data", 4096);
   int reads = 0;
   source.on_read = [&](std::span<std::byte>) { ++reads; };
-  const Error e = capture_error([&] { registry_->add("img2", source, 4, "sha3-256"); });
+  const Error e = CatchError([&] { registry_->add("img2", source, 4, "sha3-256"); });
   EXPECT_THAT(e, HasKind(ErrorKind::kUnknownHashingAlgo));
   EXPECT_EQ(e.message(), "Unknown hashing algorithm identifier: sha3-256");
   EXPECT_EQ(reads, 0);

@@ -17,6 +17,7 @@
 #include <string>
 #include <system_error>
 
+#include "common/test_util.h"
 #include "glance_store/backend.h"
 #include "glance_store/config.h"
 #include "glance_store/error.h"
@@ -31,48 +32,15 @@ inline void PrintTo(ErrorKind kind, std::ostream* os) { *os << kind_name(kind); 
 
 namespace glance_store::testing {
 
-/// A fresh directory under /tmp, removed with everything in it when the object goes away.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/glance_core_test.XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  /// A path inside the directory (not created).
-  std::string sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test_common::CatchError;
+using test_common::ListDir;
+using test_common::TempDir;
 
 inline void write_file(const std::string& path, const std::string& content) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream out(path, std::ios::binary);
   out << content;
   ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-/// Runs `fn`, expecting it to throw glance_store::Error; returns the error (a DriverLoadFailure
-/// "<nothing thrown>" after a test failure when it did not throw).
-inline Error capture_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a glance_store::Error, nothing was thrown";
-  return Error(ErrorKind::kDriverLoadFailure, "<nothing thrown>");
 }
 
 inline std::string pattern(std::size_t n) {

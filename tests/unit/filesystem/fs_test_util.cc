@@ -20,27 +20,6 @@ namespace glance_store::filesystem::testing {
 
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  std::string pattern = "/tmp/fs_test.XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-  }
-  path_ = fs::canonical(pattern).string();
-}
-
-TempDir::~TempDir() {
-  // Tests make directories read-only; give them back to the owner so they can be removed.
-  std::error_code ec;
-  fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-  for (auto it = fs::recursive_directory_iterator(path_, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    }
-  }
-  fs::remove_all(path_, ec);
-}
-
 void FaultySyscalls::fail(Op op, int err) {
   std::lock_guard lock(mutex_);
   errors_[op] = err;
@@ -240,26 +219,6 @@ std::size_t CountingStream::read(std::span<std::byte> out) {
   std::memcpy(out.data(), data_.data() + pos_, n);
   pos_ += n;
   return n;
-}
-
-Error CatchError(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "expected a glance_store::Error, none was thrown";
-  return Error(ErrorKind::kBackendException, "<nothing thrown>");
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 std::string ReadFile(const std::string& path) {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/test_util.h"
 #include "drivers/filesystem/fs_store.h"
 #include "drivers/filesystem/fs_syscalls.h"
 #include "glance_store/backend.h"
@@ -27,21 +28,9 @@
 
 namespace glance_store::filesystem::testing {
 
-/// A fresh directory under /tmp (canonical path), removed with its content at destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  /// path() + "/" + name.
-  std::string sub(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
+using test_common::CatchError;
+using test_common::ListDir;
+using test_common::TempDir;
 
 /// The system calls the store makes, through the Syscalls seam.
 enum class Op { kOpen, kPwrite, kFsync, kFtruncate, kRename, kUnlink, kStat, kStatvfs };
@@ -128,11 +117,7 @@ class CountingStream final : public InputStream {
 };
 
 /// The Error `fn` throws; a test failure (and a BackendException "<nothing thrown>") when it
-/// throws none.
-Error CatchError(const std::function<void()>& fn);
 
-/// Names in `dir`, sorted, dot files included.
-std::vector<std::string> ListDir(const std::string& dir);
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, std::string_view data);
 /// st_mode & 07777 of a path.

@@ -1,0 +1,77 @@
+// Helpers shared by every test binary: temporary directories, error capture, listings.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "glance_store/error.h"
+
+namespace glance_store::test_common {
+
+/// A fresh directory under /tmp (canonical path), removed with everything in it at destruction,
+/// read-only subdirectories included.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = "/tmp/glance_store_test.XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    }
+    path_ = std::filesystem::canonical(pattern).string();
+  }
+  ~TempDir() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+    for (auto it = fs::recursive_directory_iterator(path_, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) {
+        fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+      }
+    }
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  /// A path inside the directory (not created).
+  std::string sub(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+/// Runs `fn`, expecting it to throw glance_store::Error, and returns the error; when nothing is
+/// thrown the test fails and a DriverLoadFailure "<nothing thrown>" comes back.
+inline Error CatchError(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected a glance_store::Error, nothing was thrown";
+  return Error(ErrorKind::kDriverLoadFailure, "<nothing thrown>");
+}
+
+/// The names in a directory, sorted (empty when it does not exist).
+inline std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace glance_store::test_common
