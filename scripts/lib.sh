@@ -7,9 +7,10 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 # The Debian packages that build the library and the tool.
 BUILD_PACKAGES=(g++ make cmake pkg-config libssl-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev)
-# What the tests need on top: GoogleTest, md5sum/sha512sum, script(1) for the pseudo-terminal.
+# What the tests need on top: GoogleTest, md5sum/sha512sum, script(1) for the pseudo-terminal,
+# clang's libFuzzer, and Debian's glance_store 4.1 as the interoperability reference.
 TEST_PACKAGES=(googletest libgtest-dev libgmock-dev coreutils bsdutils util-linux clang
-  libclang-rt-14-dev python3)
+  libclang-rt-14-dev python3 python3-glance-store)
 
 # Installs the packages that are missing (apt-get only when something is).
 ensure_packages() {
