@@ -12,8 +12,8 @@ from oslo_config import cfg
 from glance_store import backend
 
 
-def main():
-    op, datadir = sys.argv[1], sys.argv[2]
+def file_store_conf(datadir):
+    """glance_store configured as Glance configures a single filesystem store (legacy mode)."""
     conf = cfg.ConfigOpts()
     backend.register_opts(conf)
     conf([], project='glance-store-bench')
@@ -21,6 +21,12 @@ def main():
     conf.set_override('default_store', 'file', group='glance_store')
     conf.set_override('filesystem_store_datadir', datadir, group='glance_store')
     backend.create_stores(conf)
+    return conf
+
+
+def main():
+    op, datadir = sys.argv[1], sys.argv[2]
+    file_store_conf(datadir)
     if op == 'add':
         image_id, path = sys.argv[3], sys.argv[4]
         store = backend.get_store_from_scheme('file')

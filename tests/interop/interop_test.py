@@ -19,8 +19,11 @@ import subprocess
 import sys
 import tempfile
 
-from oslo_config import cfg
 from glance_store import backend, exceptions, location
+
+# The same glance_store set-up as the benchmark's reference driver.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'bench'))
+from glance_store_reference import file_store_conf  # noqa: E402
 
 BINARY = sys.argv[1]
 logging.disable(logging.CRITICAL)  # glance_store warns on every rejected URI
@@ -30,17 +33,6 @@ failures = []
 def fail(what):
     failures.append(what)
     print('FAIL', what)
-
-
-def make_conf(datadir):
-    conf = cfg.ConfigOpts()
-    backend.register_opts(conf)
-    conf([], project='glance-store-interop')
-    conf.set_override('stores', ['file'], group='glance_store')
-    conf.set_override('default_store', 'file', group='glance_store')
-    conf.set_override('filesystem_store_datadir', datadir, group='glance_store')
-    backend.create_stores(conf)
-    return conf
 
 
 def ours(config, *args, stdin=None):
@@ -134,7 +126,7 @@ def main():
         config = os.path.join(work, 'glance-api.conf')
         with open(config, 'w') as f:
             f.write(f'[glance_store]\nstores = file\nfilesystem_store_datadir = {datadir}\n')
-        conf = make_conf(datadir)
+        conf = file_store_conf(datadir)
         check_uris(conf, config)
         check_images(conf, config, datadir)
     finally:
