@@ -89,7 +89,7 @@ class RepeatingStream final : public InputStream {
 class NullWriter final : public ImageWriter {
  public:
   void write(const DataChunk& chunk) override { benchmark::DoNotOptimize(chunk.bytes().data()); }
-  Committed commit(std::uint64_t) override { return {}; }
+  Committed commit(std::uint64_t, std::string_view) override { return {}; }
   void abort() noexcept override {}
 };
 

@@ -47,7 +47,8 @@ class ImageWriter {
     nlohmann::json metadata = nlohmann::json::object();
   };
   /// Makes the image visible and durable; throws Error (Duplicate, StorageFull, …).
-  virtual Committed commit(std::uint64_t total_bytes) = 0;
+  /// `md5_hex` is the md5 of every byte written, for stores that check what the server got.
+  virtual Committed commit(std::uint64_t total_bytes, std::string_view md5_hex) = 0;
   /// Removes everything the add left behind; never throws.
   virtual void abort() noexcept = 0;
 };

@@ -66,7 +66,7 @@ PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size
     rethrow_if(multihash_queue.error());
     result.md5 = md5.hexdigest();
     result.multihash = multihash != nullptr ? multihash->hexdigest() : result.md5;
-    result.committed = writer.commit(result.bytes);
+    result.committed = writer.commit(result.bytes, result.md5);
   } catch (...) {
     writer.abort();
     throw;

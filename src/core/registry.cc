@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "drivers/filesystem/filesystem.h"
+#include "drivers/s3/s3.h"
 #include "glance_store/backend.h"
 #include "glance_store/error.h"
 
@@ -50,7 +51,8 @@ std::unique_ptr<Store> make_store(const std::string& type, OptionReader reader,
   if (type == "file") {
     return filesystem::make_filesystem_store(std::move(reader), backend_id, datadir, reserved);
   }
-  return nullptr;  // s3, swift and http drivers come in their own issues
+  if (type == "s3") return s3::make_s3_store(std::move(reader), backend_id);
+  return nullptr;  // swift and http drivers come in their own issues
 }
 
 Error unavailable(const std::string& name, const std::string& type) {
@@ -66,6 +68,9 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
   std::unique_ptr<StoreRegistry> registry(new StoreRegistry());
   registry->all_schemes_.add("file", filesystem::parse_file_location);
   registry->all_schemes_.add("filesystem", filesystem::parse_file_location);
+  for (const char* scheme : {"s3", "s3+http", "s3+https"}) {
+    registry->all_schemes_.add(scheme, s3::parse_s3_location);
+  }
 
   // The stores read their options again whenever they are reconfigured: they share this copy.
   auto shared_config = std::make_shared<const ConfigFile>(config);

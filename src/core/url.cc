@@ -184,4 +184,34 @@ std::string percent_unquote(std::string_view s) {
   return out;
 }
 
+std::string quote_credential(std::string_view s, bool encode_slash) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    switch (c) {
+      case '%':
+        out += "%25";
+        break;
+      case ':':
+        out += "%3A";
+        break;
+      case '@':
+        out += "%40";
+        break;
+      case '#':
+        out += "%23";
+        break;
+      case '?':
+        out += "%3F";
+        break;
+      case '/':
+        out += encode_slash ? "%2F" : "/";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace glance_store::internal

@@ -33,5 +33,8 @@ std::string_view strip_py_whitespace(std::string_view s);
 std::string percent_quote(std::string_view s, std::string_view safe);
 /// urllib.parse.unquote: %XX sequences decoded, everything else kept.
 std::string percent_unquote(std::string_view s);
+/// A credential from configuration as written into a location URI: only the characters that
+/// would break the URI are encoded (`%` `:` `@` `#` `?`, and `/` with `encode_slash`).
+std::string quote_credential(std::string_view s, bool encode_slash);
 
 }  // namespace glance_store::internal

@@ -94,7 +94,7 @@ class FileImageWriter final : public ImageWriter {
     }
   }
 
-  Committed commit(std::uint64_t total_bytes) override {
+  Committed commit(std::uint64_t total_bytes, std::string_view /*md5_hex*/) override {
     if (thin_ && written_end_ < total_bytes &&
         sys_->ftruncate(fd_, static_cast<off_t>(total_bytes)) != 0) {
       const int err = errno;

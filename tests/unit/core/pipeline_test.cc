@@ -44,7 +44,7 @@ class RecordingWriter : public ImageWriter {
       throw Error(ErrorKind::kStorageFull, "There is not enough disk space (test)");
     }
   }
-  Committed commit(std::uint64_t total_bytes) override {
+  Committed commit(std::uint64_t total_bytes, std::string_view /*md5_hex*/) override {
     ++commits;
     committed_total = total_bytes;
     if (fail_on_commit) throw duplicate_error("/fake/img");
@@ -295,7 +295,7 @@ class HoardingWriter final : public ImageWriter {
       oldest.reset();
     });
   }
-  Committed commit(std::uint64_t) override {
+  Committed commit(std::uint64_t, std::string_view) override {
     drop_held();
     return {"fake:///hoard", nlohmann::json::object()};
   }

@@ -1,0 +1,292 @@
+#include "drivers/s3/s3_client.h"
+
+#include <algorithm>
+#include <pugixml.hpp>
+#include <random>
+#include <thread>
+
+#include "core/log.h"
+
+namespace glance_store::s3 {
+namespace {
+
+struct UrlParts {
+  std::string scheme;     // "http"
+  std::string authority;  // "host:port"
+  std::string prefix;     // "/path" or ""
+};
+
+UrlParts split_base(std::string_view url) {
+  UrlParts parts;
+  const auto sep = url.find("://");
+  parts.scheme = std::string(url.substr(0, sep));
+  url.remove_prefix(sep == std::string_view::npos ? url.size() : sep + 3);
+  const auto slash = url.find('/');
+  parts.authority = std::string(url.substr(0, slash));
+  if (slash != std::string_view::npos) {
+    std::string_view prefix = url.substr(slash);
+    while (prefix.ends_with('/')) prefix.remove_suffix(1);
+    parts.prefix = std::string(prefix);
+  }
+  return parts;
+}
+
+// The query as the URL carries it: sorted like the canonical form, "name" alone when empty.
+std::string url_query(const Query& query) {
+  std::vector<std::pair<std::string, std::string>> encoded;
+  for (const auto& [name, value] : query) {
+    encoded.emplace_back(net::uri_encode(name, false), net::uri_encode(value, false));
+  }
+  std::sort(encoded.begin(), encoded.end());
+  std::string out;
+  for (const auto& [name, value] : encoded) {
+    out += out.empty() ? "?" : "&";
+    out += name;
+    if (!value.empty()) out += "=" + value;
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> parse_u64(const std::string* text) {
+  if (text == nullptr || text->empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : *text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
+std::string range_header(std::uint64_t first, std::optional<std::uint64_t> last) {
+  return "bytes=" + std::to_string(first) + "-" + (last ? std::to_string(*last) : "");
+}
+
+// Streams an object, resuming a broken transfer from where it stopped.
+class ObjectReader final : public InputStream {
+ public:
+  ObjectReader(S3Client& client, Endpoint endpoint, std::string bucket, std::string key,
+               std::uint64_t offset, std::uint64_t length, std::string etag,
+               std::unique_ptr<net::ResponseStream> first)
+      : client_(client),
+        endpoint_(std::move(endpoint)),
+        bucket_(std::move(bucket)),
+        key_(std::move(key)),
+        offset_(offset),
+        length_(length),
+        etag_(std::move(etag)),
+        stream_(std::move(first)) {}
+
+  std::size_t read(std::span<std::byte> out) override {
+    if (delivered_ == length_ || out.empty()) return 0;
+    out = out.first(std::min<std::uint64_t>(out.size(), length_ - delivered_));
+    for (;;) {
+      std::string why;
+      try {
+        if (!stream_) reopen();
+        const std::size_t n = stream_->read(out);
+        if (n > 0) {
+          delivered_ += n;
+          return n;
+        }
+        why = "the server closed the response early";
+      } catch (const net::TransportError& e) {
+        why = e.what();
+      }
+      // Never short data: resume, or fail loudly.
+      stream_.reset();
+      if (++resumes_ > client_.max_retries()) {
+        throw Error(ErrorKind::kBackendException,
+                    "Reading S3 object " + key_ + " failed at byte " +
+                        std::to_string(offset_ + delivered_) + " of the requested " +
+                        std::to_string(length_) + " bytes after " + std::to_string(resumes_ - 1) +
+                        " resumes: " + why);
+      }
+      internal::logger()->warn("S3 read of {} broke at byte {} ({}); resuming", key_,
+                               offset_ + delivered_, why);
+      S3Client::backoff(resumes_);
+    }
+  }
+
+ private:
+  void reopen() {
+    Operation op{.method = "GET", .bucket = bucket_, .key = key_};
+    op.headers.emplace_back("Range", range_header(offset_ + delivered_, offset_ + length_ - 1));
+    if (!etag_.empty()) op.headers.emplace_back("If-Match", etag_);
+    auto stream = client_.http().open(client_.build(endpoint_, op));
+    if (stream->status() == 206) {
+      stream_ = std::move(stream);
+      return;
+    }
+    const S3Failure failure = parse_failure(stream->status(), stream->read_rest());
+    if (stream->status() == 412) {
+      throw Error(ErrorKind::kBackendException,
+                  "S3 object " + key_ + " changed while it was read; not resuming");
+    }
+    if (stream->status() >= 500) throw net::TransportError(failure.describe(), true, false);
+    throw Error(ErrorKind::kBackendException,
+                "Resuming the read of S3 object " + key_ + " failed: " + failure.describe());
+  }
+
+  S3Client& client_;
+  Endpoint endpoint_;
+  std::string bucket_;
+  std::string key_;
+  std::uint64_t offset_;
+  std::uint64_t length_;
+  std::string etag_;
+  std::unique_ptr<net::ResponseStream> stream_;
+  std::uint64_t delivered_ = 0;
+  int resumes_ = 0;
+};
+
+}  // namespace
+
+std::string S3Failure::describe() const {
+  std::string out = code.empty() ? "HTTP " + std::to_string(status)
+                                 : code + " (HTTP " + std::to_string(status) + ")";
+  if (!message.empty()) out += ": " + message;
+  return out;
+}
+
+S3Failure parse_failure(long status, std::string_view body) {
+  S3Failure failure;
+  failure.status = status;
+  pugi::xml_document doc;
+  if (!body.empty() && doc.load_buffer(body.data(), body.size())) {
+    const auto error = doc.child("Error");
+    failure.code = error.child_value("Code");
+    failure.message = error.child_value("Message");
+  }
+  return failure;
+}
+
+Error transport_error(std::string_view what, const net::TransportError& e) {
+  // libcurl's text names the host and port, never the credentials (they are in headers).
+  return {e.tls() ? ErrorKind::kBadStoreConfiguration : ErrorKind::kRemoteServiceUnavailable,
+          std::string(what) + ": " + e.what()};
+}
+
+S3Client::S3Client(std::shared_ptr<net::HttpClient> http, int max_retries)
+    : http_(std::move(http)), max_retries_(max_retries) {}
+
+net::Request S3Client::build(const Endpoint& endpoint, const Operation& operation) const {
+  const UrlParts base = split_base(endpoint.base_url);
+  std::string authority = base.authority;
+  std::string path = base.prefix;
+  if (endpoint.virtual_host && !operation.bucket.empty()) {
+    authority = operation.bucket + "." + authority;
+  } else if (!operation.bucket.empty()) {
+    path += "/" + net::uri_encode(operation.bucket, false);
+  }
+  if (!operation.key.empty()) path += "/" + net::uri_encode(operation.key, true);
+  if (path.empty()) path = "/";
+
+  const std::string date = amz_date_now();
+  const std::string payload_hash =
+      operation.sign_body ? sha256_hex({reinterpret_cast<const char*>(operation.body.data()),
+                                        operation.body.size()})
+                          : std::string(kUnsignedPayload);
+  net::Request request;
+  request.method = operation.method;
+  request.url = base.scheme + "://" + authority + path + url_query(operation.query);
+  request.body = operation.body;
+  request.headers = {
+      {"Host", authority}, {"x-amz-date", date}, {"x-amz-content-sha256", payload_hash}};
+  for (const auto& header : operation.headers) request.headers.push_back(header);
+  CanonicalRequest canonical{.method = operation.method,
+                             .path = path,
+                             .query = operation.query,
+                             .headers = request.headers,
+                             .payload_hash = payload_hash};
+  request.headers.emplace_back("Authorization", authorization(endpoint.key, canonical, date));
+  return request;
+}
+
+bool S3Client::is_transient(const net::Response& response) {
+  if (response.status >= 500 || response.status == 429) return true;
+  if (response.status == 400) {
+    const S3Failure failure = parse_failure(response.status, response.body);
+    return failure.code == "RequestTimeout" || failure.code == "SlowDown";
+  }
+  return false;
+}
+
+void S3Client::backoff(int attempt) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  const int base_ms = std::min(2000, 100 << std::min(attempt - 1, 5));
+  const int jitter = static_cast<int>(random() % static_cast<unsigned>(base_ms / 2 + 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(base_ms / 2 + jitter));
+}
+
+net::Response S3Client::send(const Endpoint& endpoint, const Operation& operation) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      net::Response response = http_->perform(build(endpoint, operation));
+      if (!is_transient(response) || attempt >= max_retries_) return response;
+      internal::logger()->warn("S3 {} {} answered {}; retrying", operation.method,
+                               operation.key.empty() ? operation.bucket : operation.key,
+                               parse_failure(response.status, response.body).describe());
+    } catch (const net::TransportError& e) {
+      if (!e.retryable() || attempt >= max_retries_) throw;
+      internal::logger()->warn("S3 {} {} failed ({}); retrying", operation.method,
+                               operation.key.empty() ? operation.bucket : operation.key, e.what());
+    }
+    backoff(attempt + 1);
+  }
+}
+
+GetResult S3Client::get_object(const Endpoint& endpoint, const std::string& bucket,
+                               const std::string& key, std::uint64_t offset,
+                               std::optional<std::uint64_t> length) {
+  Operation op{.method = "GET", .bucket = bucket, .key = key};
+  if (offset != 0 || length) {
+    op.headers.emplace_back(
+        "Range", range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
+  }
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<net::ResponseStream> stream;
+    try {
+      stream = http_->open(build(endpoint, op));
+    } catch (const net::TransportError& e) {
+      if (!e.retryable() || attempt >= max_retries_) {
+        throw transport_error("S3 GET of " + key + " failed", e);
+      }
+      backoff(attempt + 1);
+      continue;
+    }
+    const long status = stream->status();
+    if (status == 200 || status == 206) {
+      const auto content_length = parse_u64(stream->header("content-length"));
+      if (!content_length) {
+        throw Error(ErrorKind::kBackendException,
+                    "S3 GET of " + key + " returned no Content-Length");
+      }
+      const std::string* etag = stream->header("etag");
+      GetResult result;
+      result.size = *content_length;
+      result.stream =
+          std::make_unique<ObjectReader>(*this, endpoint, bucket, key, offset, *content_length,
+                                         etag ? *etag : "", std::move(stream));
+      return result;
+    }
+    const S3Failure failure = parse_failure(status, stream->read_rest());
+    if (status == 404) throw not_found_error(key);
+    if (status == 416) {
+      // A range that starts at or past the end: nothing to deliver.
+      GetResult empty;
+      empty.stream = std::make_unique<MemoryInputStream>("");
+      return empty;
+    }
+    if ((status >= 500 || status == 429 || failure.code == "SlowDown") && attempt < max_retries_) {
+      backoff(attempt + 1);
+      continue;
+    }
+    if (status == 403) {
+      throw Error(ErrorKind::kForbidden, "S3 refused to read " + key + ": " + failure.describe());
+    }
+    throw Error(ErrorKind::kBackendException,
+                "S3 GET of " + key + " failed: " + failure.describe());
+  }
+}
+
+}  // namespace glance_store::s3

@@ -1,0 +1,238 @@
+#include <memory>
+#include <mutex>
+
+#include "core/log.h"
+#include "drivers/s3/s3.h"
+#include "drivers/s3/s3_client.h"
+#include "drivers/s3/s3_location.h"
+#include "drivers/s3/s3_options.h"
+#include "drivers/s3/s3_writer.h"
+#include "glance_store/error.h"
+
+namespace glance_store::s3 {
+namespace {
+
+constexpr std::uint32_t kCapabilities =
+    bits(Capability::kReadRandom) | bits(Capability::kWriteAccess);
+
+bool is_aws_host(std::string_view host) {
+  if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn");
+}
+
+class S3Store final : public Store {
+ public:
+  S3Store(OptionReader options, std::string backend_id)
+      : Store(std::move(options), std::move(backend_id), {"s3", "s3+http", "s3+https"},
+              kCapabilities) {}
+
+  std::string_view type() const override { return "s3"; }
+  std::string_view config_name() const override { return "s3"; }
+
+  std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const override {
+    return S3Location::parse(uri);
+  }
+
+  std::string url_prefix() const override {
+    if (!options_.host || !options_.access_key || !options_.secret_key || !options_.bucket) {
+      return "";
+    }
+    const auto location = S3Location::for_new_image(*options_.host, *options_.access_key,
+                                                    *options_.secret_key, *options_.bucket, "");
+    std::string uri = location->uri();
+    uri.pop_back();  // the empty key's '/'
+    return uri;
+  }
+
+ protected:
+  void configure_add() override {
+    options_ = S3Options::read(options());
+    net::HttpOptions http;
+    http.ca_file = options_.cacert;
+    http.stall_timeout_s = options_.timeout;
+    http.connect_timeout_s = std::min<std::int64_t>(options_.timeout, 30);
+    client_ = std::make_shared<S3Client>(std::make_shared<net::HttpClient>(std::move(http)),
+                                         static_cast<int>(options_.max_retries));
+    options_.check_for_add();
+  }
+
+  GetResult do_get(const StoreLocation& location, std::uint64_t offset,
+                   std::optional<std::uint64_t> length) override {
+    const auto& loc = as_s3(location);
+    return client_->get_object(endpoint_for(loc), loc.bucket(), loc.key(), offset, length);
+  }
+
+  std::uint64_t do_get_size(const StoreLocation& location) override {
+    const auto& loc = as_s3(location);
+    const net::Response head = head_object(endpoint_for(loc), loc.bucket(), loc.key());
+    if (head.status == 404) throw not_found_error(loc.key());
+    const std::string* length = head.header("content-length");
+    if (length == nullptr) {
+      throw Error(ErrorKind::kBackendException, "S3 HEAD of " + loc.key() + " gave no size");
+    }
+    return std::stoull(*length);
+  }
+
+  void do_remove(const StoreLocation& location) override {
+    const auto& loc = as_s3(location);
+    const Endpoint endpoint = endpoint_for(loc);
+    const net::Response head = head_object(endpoint, loc.bucket(), loc.key());
+    if (head.status == 404) throw not_found_error(loc.key());
+    const net::Response response =
+        send(endpoint, {.method = "DELETE", .bucket = loc.bucket(), .key = loc.key()},
+             "S3 DELETE of " + loc.key());
+    if (response.status != 204 && response.status != 200) {
+      const S3Failure failure = parse_failure(response.status, response.body);
+      throw Error(response.status == 403 ? ErrorKind::kForbidden : ErrorKind::kBackendException,
+                  "Failed to delete S3 object " + loc.key() + ": " + failure.describe());
+    }
+  }
+
+  std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size) override {
+    const auto location =
+        S3Location::for_new_image(*options_.host, *options_.access_key, *options_.secret_key,
+                                  *options_.bucket, std::string(image_id));
+    UploadTarget target;
+    target.client = client_.get();
+    target.endpoint = endpoint_for(*location);
+    target.bucket = location->bucket();
+    target.key = location->key();
+    target.location = location->uri();
+
+    ensure_bucket(target.endpoint, target.bucket);
+    const net::Response head = head_object(target.endpoint, target.bucket, target.key);
+    if (head.status != 404) throw duplicate_error(target.key);
+
+    const std::uint64_t threshold = static_cast<std::uint64_t>(options_.large_object_size) * kMiB;
+    if (size != 0 && size < threshold) return make_streaming_put_writer(std::move(target), size);
+    const MultipartPlan plan =
+        plan_multipart(size, static_cast<std::uint64_t>(options_.large_object_chunk_size) * kMiB,
+                       static_cast<std::uint64_t>(options_.max_upload_parts),
+                       static_cast<std::size_t>(options_.thread_pools));
+    return make_multipart_writer(std::move(target), plan);
+  }
+
+ private:
+  static const S3Location& as_s3(const StoreLocation& location) {
+    const auto* loc = dynamic_cast<const S3Location*>(&location);
+    if (loc == nullptr) throw Error(ErrorKind::kBadStoreUri, "not an S3 location");
+    return *loc;
+  }
+
+  // Requests go where the location points, signed with its credentials (the configured ones
+  // when it has none), in the configured region or the one its host implies.
+  Endpoint endpoint_for(const S3Location& location) const {
+    Endpoint endpoint;
+    endpoint.base_url = location.endpoint();
+    if (location.has_credentials()) {
+      endpoint.key.access_key = location.access_key();
+      endpoint.key.secret_key = location.secret_key();
+    } else {
+      endpoint.key.access_key = options_.access_key.value_or("");
+      endpoint.key.secret_key = options_.secret_key.value_or("");
+    }
+    std::string region = options_.region_name;
+    if (region.empty()) region = region_of_host(location.service_url());
+    endpoint.key.region = region.empty() ? "us-east-1" : region;
+    const std::string& format = options_.bucket_url_format;
+    if (format == "virtual") {
+      if (!is_dns_compatible_bucket(location.bucket())) {
+        throw Error(ErrorKind::kBadStoreConfiguration,
+                    "Bucket name '" + location.bucket() +
+                        "' is not DNS compatible, as s3_store_bucket_url_format = virtual needs");
+      }
+      endpoint.virtual_host = true;
+    } else if (format != "path") {
+      endpoint.virtual_host =
+          is_aws_host(location.service_url()) && is_dns_compatible_bucket(location.bucket());
+    }
+    return endpoint;
+  }
+
+  net::Response send(const Endpoint& endpoint, const Operation& op, std::string_view what) {
+    try {
+      return client_->send(endpoint, op);
+    } catch (const net::TransportError& e) {
+      throw transport_error(std::string(what) + " failed", e);
+    }
+  }
+
+  // A HEAD has no body: when it fails, a GET of the same resource tells the S3 error code.
+  S3Failure explain_head(const Endpoint& endpoint, Operation op, long status) {
+    op.method = "GET";
+    if (op.key.empty()) {
+      op.query = {{"max-keys", "0"}};
+    } else {
+      op.headers.emplace_back("Range", "bytes=0-0");
+    }
+    try {
+      const net::Response response = client_->send(endpoint, op);
+      if (response.status == status) return parse_failure(response.status, response.body);
+    } catch (const net::TransportError&) {
+    }
+    return {.status = status};
+  }
+
+  // 200 or 404; anything else is BadStoreConfiguration, as glance_store reports it.
+  net::Response head_object(const Endpoint& endpoint, const std::string& bucket,
+                            const std::string& key) {
+    const Operation op{.method = "HEAD", .bucket = bucket, .key = key};
+    net::Response response = send(endpoint, op, "S3 HEAD of " + key);
+    if (response.status == 200 || response.status == 404) return response;
+    throw bad_store_configuration_error(
+        "s3",
+        "Failed to get object info: " + explain_head(endpoint, op, response.status).describe());
+  }
+
+  void ensure_bucket(const Endpoint& endpoint, const std::string& bucket) {
+    const Operation op{.method = "HEAD", .bucket = bucket};
+    const net::Response response = send(endpoint, op, "S3 HEAD of bucket " + bucket);
+    if (response.status == 200) return;
+    if (response.status != 404) {
+      throw bad_store_configuration_error(
+          "s3",
+          "Failed to get bucket info: " + explain_head(endpoint, op, response.status).describe());
+    }
+    if (!options_.create_bucket_on_put) {
+      throw Error(ErrorKind::kBackendException,
+                  "The bucket " + bucket +
+                      " does not exist in S3. Please set the s3_store_create_bucket_on_put option "
+                      "to add bucket to S3 automatically.");
+    }
+    create_bucket(endpoint, bucket);
+  }
+
+  void create_bucket(const Endpoint& endpoint, const std::string& bucket) {
+    std::string region = options_.region_name;
+    if (region.empty()) region = region_of_host(*options_.host);
+    Operation create{.method = "PUT", .bucket = bucket};
+    std::string xml;
+    if (!region.empty()) {
+      xml = "<CreateBucketConfiguration><LocationConstraint>" + region +
+            "</LocationConstraint></CreateBucketConfiguration>";
+      create.body = std::as_bytes(std::span(xml));
+      create.sign_body = true;
+    }
+    const net::Response response = send(endpoint, create, "Creating S3 bucket " + bucket);
+    const S3Failure failure = parse_failure(response.status, response.body);
+    if (response.status == 200 || failure.code == "BucketAlreadyOwnedByYou") return;
+    throw bad_store_configuration_error("s3", "Failed to add bucket to S3: " + failure.describe());
+  }
+
+  S3Options options_;
+  std::shared_ptr<S3Client> client_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> make_s3_store(OptionReader options, std::string backend_id) {
+  return std::make_unique<S3Store>(std::move(options), std::move(backend_id));
+}
+
+std::unique_ptr<StoreLocation> parse_s3_location(std::string_view uri) {
+  return S3Location::parse(uri);
+}
+
+}  // namespace glance_store::s3
