@@ -1,0 +1,217 @@
+// The S3 store against real servers: Swift's s3api and Ceph's RADOS Gateway, the same suite for
+// each (scripts/servers/swift-aio and scripts/servers/ceph-rgw start them).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/test_util.h"
+#include "glance_store/hashing.h"
+#include "integration/s3/s3_server.h"
+
+namespace glance_store::s3::testing {
+namespace {
+
+using test_common::CatchError;
+constexpr std::uint64_t MiB = 1 << 20;
+
+std::string bytes_of(std::uint64_t size, std::uint64_t seed) {
+  std::string out(size, '\0');
+  std::mt19937_64 random(seed);
+  for (std::uint64_t i = 0; i < size; i += 8) {
+    const std::uint64_t v = random();
+    std::memcpy(out.data() + i, &v, std::min<std::uint64_t>(8, size - i));
+  }
+  return out;
+}
+
+std::string digest(std::string_view algorithm, std::string_view data) {
+  auto hasher = Hasher::create(algorithm);
+  hasher->update(std::as_bytes(std::span(data)));
+  return hasher->hexdigest();
+}
+
+// Hands out data in small uneven reads, as a pipe would.
+class TrickleStream final : public InputStream {
+ public:
+  explicit TrickleStream(std::string data) : data_(std::move(data)) {}
+  std::size_t read(std::span<std::byte> out) override {
+    const std::size_t n = std::min({out.size(), data_.size() - pos_, std::size_t{200000}});
+    std::memcpy(out.data(), data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  std::size_t pos_ = 0;
+};
+
+class S3StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    server_ = server_named(GetParam());
+    ASSERT_FALSE(server_.endpoint.empty())
+        << "the " << GetParam() << " server is not running: start it with scripts/servers/"
+        << (GetParam() == "s3api" ? "swift-aio" : "ceph-rgw") << " start";
+    raw_ = std::make_unique<RawS3>(server_);
+  }
+
+  // A multi-store registry with one s3 backend on this server; threshold 10 MiB, 5 MiB parts.
+  std::unique_ptr<StoreRegistry> registry(const std::string& extra = "",
+                                          const std::string& bucket = "glance-it") {
+    std::string text =
+        "[DEFAULT]\nenabled_backends = s3:s3\n[glance_store]\ndefault_backend = s3\n"
+        "[s3]\n";
+    text += "s3_store_host = " + server_.endpoint + "\n";
+    text += "s3_store_access_key = " + server_.access_key + "\n";
+    text += "s3_store_secret_key = " + server_.secret_key + "\n";
+    text += "s3_store_region_name = " + server_.region + "\n";
+    text += "s3_store_bucket = " + bucket + "\n";
+    text += "s3_store_create_bucket_on_put = true\n";
+    text += "s3_store_large_object_size = 10\ns3_store_large_object_chunk_size = 5\n";
+    text += "s3_store_max_upload_parts = " + server_.max_parts + "\n";
+    text += "s3_store_max_retries = 2\n";
+    text += extra;
+    return StoreRegistry::create(ConfigFile::parse(text));
+  }
+
+  AddResult add(StoreRegistry& r, const std::string& id, const std::string& data,
+                std::uint64_t declared) {
+    TrickleStream in(data);
+    return r.add(id, in, declared, "sha512");
+  }
+
+  void expect_nothing_left(const std::string& key, const std::string& bucket = "glance-it") {
+    EXPECT_EQ(raw_->head_status(bucket, key), 404) << key << " exists";
+    for (const auto& k : raw_->uploads_in_progress(bucket)) {
+      EXPECT_NE(k, key) << "an upload of " << key << " is still in progress";
+    }
+  }
+
+  S3Server server_;
+  std::unique_ptr<RawS3> raw_;
+};
+
+TEST_P(S3StoreTest, RoundTripsEverySizeKnownAndUnknown) {
+  auto r = registry();
+  for (const std::uint64_t size : {std::uint64_t{0}, std::uint64_t{1}, 7 * MiB, 23 * MiB + 5}) {
+    for (const bool known : {true, false}) {
+      SCOPED_TRACE(std::to_string(size) + (known ? " known" : " unknown"));
+      const std::string id = random_id("img-");
+      const std::string data = bytes_of(size, size + known);
+      const AddResult result = add(*r, id, data, known ? size : 0);
+      EXPECT_EQ(result.bytes_written, size);
+      EXPECT_EQ(result.checksum, digest("md5", data));
+      EXPECT_EQ(result.multihash, digest("sha512", data));
+      EXPECT_EQ(result.metadata["store"], "s3");
+      EXPECT_NE(result.location.find("/glance-it/" + id), std::string::npos) << result.location;
+      EXPECT_EQ(r->get_size(result.location), size);
+      GetResult got = r->get(result.location);
+      EXPECT_EQ(got.size, size);
+      EXPECT_TRUE(read_all(*got.stream) == data);
+      if (size > 10) {
+        GetResult part = r->get(result.location, 3, 7);
+        EXPECT_EQ(part.size, 7u);
+        EXPECT_EQ(read_all(*part.stream), data.substr(3, 7));
+        GetResult tail = r->get(result.location, size - 4);
+        EXPECT_EQ(read_all(*tail.stream), data.substr(size - 4));
+      }
+      r->remove(result.location);
+      expect_nothing_left(id);
+      EXPECT_EQ(CatchError([&] { r->get(result.location); }).kind(), ErrorKind::kNotFound);
+    }
+  }
+}
+
+TEST_P(S3StoreTest, DuplicateLeavesTheFirstImage) {
+  auto r = registry();
+  const std::string id = random_id("dup-");
+  const std::string first = bytes_of(1000, 1);
+  const AddResult result = add(*r, id, first, first.size());
+  EXPECT_EQ(CatchError([&] { add(*r, id, bytes_of(2000, 2), 2000); }).kind(),
+            ErrorKind::kDuplicate);
+  EXPECT_EQ(CatchError([&] { add(*r, id, bytes_of(12 * MiB, 2), 0); }).kind(),
+            ErrorKind::kDuplicate);
+  EXPECT_EQ(read_all(*r->get(result.location).stream), first);
+  r->remove(result.location);
+}
+
+TEST_P(S3StoreTest, MissingImages) {
+  auto r = registry();
+  auto loc = r->store_by_name("s3").url_prefix() + "/" + random_id("missing-");
+  EXPECT_EQ(CatchError([&] { r->get(loc); }).kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(CatchError([&] { r->get_size(loc); }).kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(CatchError([&] { r->remove(loc); }).kind(), ErrorKind::kNotFound);
+}
+
+TEST_P(S3StoreTest, SizeMismatchesLeaveNothing) {
+  auto r = registry();
+  for (const auto& [declared, actual] : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+           {7 * MiB, 6 * MiB}, {7 * MiB, 8 * MiB}, {23 * MiB, 21 * MiB}, {23 * MiB, 25 * MiB}}) {
+    SCOPED_TRACE(std::to_string(declared) + " declared, " + std::to_string(actual) + " given");
+    const std::string id = random_id("size-");
+    const Error e = CatchError([&] { add(*r, id, bytes_of(actual, 3), declared); });
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalid);
+    EXPECT_NE(e.message().find(actual < declared ? "Size mismatch" : "Size exceeds"),
+              std::string::npos)
+        << e.message();
+    expect_nothing_left(id);
+  }
+}
+
+TEST_P(S3StoreTest, PartLimitGrowsPartsOrFailsClearly) {
+  // Two parts at most: a known size fits by growing the parts; an unknown size that does not
+  // fit fails with Invalid naming the limit, and leaves nothing.
+  auto r = registry("s3_store_max_upload_parts = 2\n");
+  const std::string data = bytes_of(23 * MiB, 4);
+  const std::string id = random_id("limit-");
+  const AddResult ok = add(*r, id, data, data.size());
+  EXPECT_EQ(read_all(*r->get(ok.location).stream), data);
+  r->remove(ok.location);
+
+  const std::string id2 = random_id("limit-");
+  const Error e = CatchError([&] { add(*r, id2, data, 0); });
+  EXPECT_EQ(e.kind(), ErrorKind::kInvalid);
+  EXPECT_NE(e.message().find("s3_store_max_upload_parts"), std::string::npos) << e.message();
+  expect_nothing_left(id2);
+}
+
+TEST_P(S3StoreTest, WrongSecretIsAClearAuthenticationError) {
+  auto r = registry("s3_store_secret_key = not-the-secret-xyz\n");
+  const Error e = CatchError([&] { add(*r, random_id("auth-"), "data", 4); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBadStoreConfiguration) << e.message();  // as glance: S3-24
+  EXPECT_NE(e.message().find("SignatureDoesNotMatch"), std::string::npos) << e.message();
+  EXPECT_EQ(e.message().find("not-the-secret-xyz"), std::string::npos) << e.message();
+
+  // Reading with a location whose secret is wrong.
+  auto good = registry();
+  const AddResult added = add(*good, random_id("auth-"), "data", 4);
+  std::string bad = added.location;
+  const std::string secret_part = ":" + server_.secret_key + "@";
+  ASSERT_NE(bad.find(secret_part), std::string::npos);
+  bad.replace(bad.find(secret_part), secret_part.size(), ":wrong-secret-abc@");
+  const Error read_error = CatchError([&] { good->get(bad); });
+  EXPECT_NE(read_error.message().find("SignatureDoesNotMatch"), std::string::npos)
+      << read_error.message();
+  EXPECT_EQ(read_error.message().find("wrong-secret-abc"), std::string::npos);
+  good->remove(added.location);
+}
+
+TEST_P(S3StoreTest, MissingBucketWithAndWithoutCreateOnPut) {
+  const std::string bucket = random_id("gsb");
+  auto without = registry("s3_store_create_bucket_on_put = false\n", bucket);
+  const Error e = CatchError([&] { add(*without, random_id("b-"), "x", 1); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
+  EXPECT_NE(e.message().find("does not exist"), std::string::npos) << e.message();
+
+  auto with = registry("", bucket);
+  const AddResult result = add(*with, random_id("b-"), "xyz", 3);
+  EXPECT_EQ(read_all(*with->get(result.location).stream), "xyz");
+  with->remove(result.location);
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, S3StoreTest, ::testing::Values("s3api", "rgw"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace glance_store::s3::testing
