@@ -40,6 +40,7 @@ struct AddOptions {
   std::optional<std::uint64_t> size;
   std::string hash_algo = "sha512";
   std::string file = "-";
+  bool show_credentials = false;  ///< print the location's secret instead of ***
 };
 int run_add(const GlobalOptions& global, const AddOptions& options);
 

@@ -191,7 +191,10 @@ int run_add(const GlobalOptions& global, const AddOptions& options) {
   if (fd != STDIN_FILENO) ::close(fd);
   progress.finish();
   Json out;
-  out["location"] = result.location;
+  // Locations of S3 (and Swift) carry secrets: shown only when asked for.
+  out["location"] = options.show_credentials
+                        ? result.location
+                        : registry->parse_any(result.location)->uri(/*redact=*/true);
   out["size"] = result.bytes_written;
   out["checksum"] = result.checksum;
   out["multihash"] = result.multihash;

@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   add_cmd->add_option("--hash-algo", add.hash_algo, "multihash algorithm (default sha512)");
   add_cmd->add_option("file", add.file, "image file, or - for standard input")
       ->capture_default_str();
+  add_cmd->add_flag("--show-credentials", add.show_credentials,
+                    "print the location with its secret (S3, Swift) instead of ***");
 
   GetOptions get;
   std::uint64_t get_length = 0;

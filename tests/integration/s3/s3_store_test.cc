@@ -1,7 +1,11 @@
 // The S3 store against real servers: Swift's s3api and Ceph's RADOS Gateway, the same suite for
 // each (scripts/servers/swift-aio and scripts/servers/ceph-rgw start them).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/test_util.h"
@@ -208,6 +212,55 @@ TEST_P(S3StoreTest, MissingBucketWithAndWithoutCreateOnPut) {
   const AddResult result = add(*with, random_id("b-"), "xyz", 3);
   EXPECT_EQ(read_all(*with->get(result.location).stream), "xyz");
   with->remove(result.location);
+}
+
+// Runs a shell command; returns its exit code and standard output.
+std::pair<int, std::string> run(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  char buffer[4096];
+  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_P(S3StoreTest, ToolCommandsOnS3Uris) {
+  test_common::TempDir dir;
+  const std::string conf = dir.sub("glance-api.conf");
+  std::ofstream(conf) << "[DEFAULT]\nenabled_backends = s3:s3\n[glance_store]\n"
+                         "default_backend = s3\n[s3]\ns3_store_host = "
+                      << server_.endpoint << "\ns3_store_access_key = " << server_.access_key
+                      << "\ns3_store_secret_key = " << server_.secret_key
+                      << "\ns3_store_region_name = " << server_.region
+                      << "\ns3_store_bucket = glance-it\ns3_store_create_bucket_on_put = true\n"
+                         "s3_store_large_object_size = 10\ns3_store_large_object_chunk_size = 5\n"
+                         "s3_store_max_upload_parts = "
+                      << server_.max_parts << "\n";
+  const std::string data = bytes_of(12 * MiB + 3, 9);
+  std::ofstream(dir.sub("image"), std::ios::binary) << data;
+  const std::string tool = std::string(GLANCE_STORE_BINARY) + " --config " + conf + " ";
+
+  const auto [redacted_rc, redacted] = run(tool + "add " + dir.sub("image"));
+  ASSERT_EQ(redacted_rc, 0);
+  EXPECT_EQ(redacted.find(":" + server_.secret_key + "@"), std::string::npos) << redacted;
+  EXPECT_NE(redacted.find(":***@"), std::string::npos) << redacted;
+  std::string first = nlohmann::json::parse(redacted)["location"];
+  first.replace(first.find(":***@"), 5, ":" + server_.secret_key + "@");
+  EXPECT_EQ(run(tool + "delete '" + first + "'").first, 0);
+
+  const auto [rc, out] = run(tool + "add --show-credentials --image-id " + random_id("tool-") +
+                             " " + dir.sub("image"));
+  ASSERT_EQ(rc, 0) << out;
+  const auto json = nlohmann::json::parse(out);
+  const std::string location = json["location"];
+  EXPECT_EQ(json["checksum"], digest("md5", data));
+  EXPECT_EQ(run(tool + "size '" + location + "'").second, std::to_string(data.size()) + "\n");
+  EXPECT_EQ(run(tool + "get -o " + dir.sub("back") + " '" + location + "'").first, 0);
+  std::ifstream back(dir.sub("back"), std::ios::binary);
+  EXPECT_TRUE(std::string(std::istreambuf_iterator<char>(back), {}) == data);
+  EXPECT_EQ(run(tool + "get --offset 5 --length 10 '" + location + "'").second, data.substr(5, 10));
+  EXPECT_EQ(run(tool + "delete '" + location + "'").first, 0);
+  EXPECT_EQ(run(tool + "get '" + location + "' 2>/dev/null").first, 10);  // NotFound
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, S3StoreTest, ::testing::Values("s3api", "rgw"),
