@@ -1,0 +1,261 @@
+// Faults between the S3 store and real servers, injected by tests/tools/fault_proxy.py on
+// loopback: retried parts, aborted uploads that leave nothing, corrupted bytes detected, broken
+// reads resumed (or failed loudly, never short).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/test_util.h"
+#include "glance_store/hashing.h"
+#include "integration/s3/s3_server.h"
+
+extern char** environ;
+
+namespace glance_store::s3::testing {
+namespace {
+
+using test_common::CatchError;
+constexpr std::uint64_t MiB = 1 << 20;
+
+std::string bytes_of(std::uint64_t size, std::uint64_t seed) {
+  std::string out(size, '\0');
+  std::mt19937_64 random(seed);
+  for (std::uint64_t i = 0; i < size; i += 8) {
+    const std::uint64_t v = random();
+    std::memcpy(out.data() + i, &v, std::min<std::uint64_t>(8, size - i));
+  }
+  return out;
+}
+
+/// The fault proxy in a child process, in front of one server.
+class FaultProxy {
+ public:
+  explicit FaultProxy(const std::string& upstream) {
+    const std::string port_file = dir_.sub("port");
+    const std::string script = std::string(GLANCE_STORE_SOURCE_DIR) + "/tests/tools/fault_proxy.py";
+    std::vector<std::string> args = {"/usr/bin/python3", script,        "--upstream",
+                                     upstream,           "--port-file", port_file};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    EXPECT_EQ(::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; i < 100 && port_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream(port_file) >> port_;
+    }
+    EXPECT_FALSE(port_.empty()) << "the fault proxy did not start";
+  }
+  ~FaultProxy() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  std::string authority() const { return "127.0.0.1:" + port_; }
+  std::string url() const { return "http://" + authority(); }
+
+  void rules(const nlohmann::json& rules) { control("POST", "/__fault__/rules", rules.dump()); }
+  nlohmann::json log() { return nlohmann::json::parse(control("GET", "/__fault__/log", "")); }
+  /// Requests in the log whose path matches `needle`.
+  int count(const std::string& method, const std::string& needle) {
+    int n = 0;
+    for (const auto& entry : log()) {
+      if (entry["method"] == method &&
+          entry["path"].get<std::string>().find(needle) != std::string::npos) {
+        ++n;
+      }
+    }
+    return n;
+  }
+
+ private:
+  std::string control(const std::string& method, const std::string& path, const std::string& body) {
+    net::HttpClient http({});
+    net::Request request;
+    request.method = method;
+    request.url = url() + path;
+    request.body = std::as_bytes(std::span(body));
+    request.headers = {{"Content-Type", "application/json"}};
+    const net::Response response = http.perform(request);
+    EXPECT_EQ(response.status / 100, 2) << response.body;
+    return response.body;
+  }
+
+  test_common::TempDir dir_;
+  pid_t pid_ = 0;
+  std::string port_;
+};
+
+class S3FaultTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    server_ = server_named(GetParam());
+    ASSERT_FALSE(server_.endpoint.empty()) << "the " << GetParam() << " server is not running";
+    raw_ = std::make_unique<RawS3>(server_);
+    proxy_ = std::make_unique<FaultProxy>(server_.endpoint);
+  }
+
+  std::unique_ptr<StoreRegistry> registry(const std::string& host, const std::string& extra = "") {
+    std::string text =
+        "[DEFAULT]\nenabled_backends = s3:s3\n[glance_store]\ndefault_backend = s3\n[s3]\n";
+    text += "s3_store_host = " + host + "\n";
+    text += "s3_store_access_key = " + server_.access_key + "\n";
+    text += "s3_store_secret_key = " + server_.secret_key + "\n";
+    text += "s3_store_region_name = " + server_.region + "\n";
+    text += "s3_store_bucket = glance-it\ns3_store_create_bucket_on_put = true\n";
+    text += "s3_store_large_object_size = 10\ns3_store_large_object_chunk_size = 5\n";
+    text += "s3_store_thread_pools = 2\ns3_store_max_retries = 2\ns3_store_timeout = 5\n";
+    text += "s3_store_max_upload_parts = " + server_.max_parts + "\n" + extra;
+    return StoreRegistry::create(ConfigFile::parse(text));
+  }
+  std::unique_ptr<StoreRegistry> through_proxy(const std::string& extra = "") {
+    return registry(proxy_->url(), extra);
+  }
+
+  AddResult add(StoreRegistry& r, const std::string& id, const std::string& data) {
+    MemoryInputStream in(data);
+    return r.add(id, in, data.size(), "sha256");
+  }
+
+  void expect_nothing_left(const std::string& key) {
+    EXPECT_EQ(raw_->head_status("glance-it", key), 404) << key << " exists";
+    for (const auto& k : raw_->uploads_in_progress("glance-it")) {
+      EXPECT_NE(k, key) << "an upload of " << key << " is still in progress";
+    }
+  }
+
+  S3Server server_;
+  std::unique_ptr<RawS3> raw_;
+  std::unique_ptr<FaultProxy> proxy_;
+};
+
+const std::string kSlowDown =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
+    "<Message>Please reduce your request rate.</Message></Error>";
+
+TEST_P(S3FaultTest, A503OnAPartIsRetried) {
+  auto r = through_proxy();
+  proxy_->rules({{{"method", "PUT"},
+                  {"path_regex", "partNumber=2&"},
+                  {"times", 2},
+                  {"action", "status"},
+                  {"status", 503},
+                  {"body", kSlowDown}}});
+  const std::string data = bytes_of(23 * MiB, 1);
+  const std::string id = random_id("f503-");
+  const AddResult result = add(*r, id, data);
+  EXPECT_EQ(proxy_->count("PUT", "partNumber=2&"), 3);  // two refusals, then the upload
+  EXPECT_TRUE(read_all(*r->get(result.location).stream) == data);
+  r->remove(result.location);
+}
+
+TEST_P(S3FaultTest, AConnectionCutInAPartIsRetried) {
+  auto r = through_proxy();
+  proxy_->rules({{{"method", "PUT"},
+                  {"path_regex", "partNumber=3&"},
+                  {"action", "cut_request"},
+                  {"after_bytes", 1 << 20}}});
+  const std::string data = bytes_of(23 * MiB, 2);
+  const AddResult result = add(*r, random_id("fcut-"), data);
+  EXPECT_GE(proxy_->count("PUT", "partNumber=3&"), 2);
+  EXPECT_TRUE(read_all(*r->get(result.location).stream) == data);
+  r->remove(result.location);
+}
+
+TEST_P(S3FaultTest, APartThatKeepsFailingAbortsTheUpload) {
+  auto r = through_proxy();
+  proxy_->rules({{{"method", "PUT"},
+                  {"path_regex", "partNumber=2&"},
+                  {"times", nullptr},
+                  {"action", "status"},
+                  {"status", 503},
+                  {"body", kSlowDown}}});
+  const std::string id = random_id("fabort-");
+  const Error e = CatchError([&] { add(*r, id, bytes_of(23 * MiB, 3)); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException) << e.message();
+  EXPECT_NE(e.message().find("SlowDown"), std::string::npos) << e.message();
+  EXPECT_EQ(proxy_->count("DELETE", "uploadId="), 1);  // the upload was aborted
+  expect_nothing_left(id);
+}
+
+TEST_P(S3FaultTest, AFlippedByteInAPartIsDetected) {
+  auto r = through_proxy();
+  proxy_->rules({{{"method", "PUT"},
+                  {"path_regex", "partNumber=2&"},
+                  {"times", nullptr},
+                  {"action", "flip_request_byte"},
+                  {"offset", 1000}}});
+  const std::string id = random_id("fflip-");
+  const Error e = CatchError([&] { add(*r, id, bytes_of(23 * MiB, 4)); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException) << e.message();
+  EXPECT_NE(e.message().find("BadDigest"), std::string::npos) << e.message();
+  expect_nothing_left(id);
+}
+
+TEST_P(S3FaultTest, AFlippedByteInASinglePutIsDetectedByTheETag) {
+  auto r = through_proxy();
+  proxy_->rules({{{"method", "PUT"}, {"action", "flip_request_byte"}, {"offset", 12345}}});
+  const std::string id = random_id("fflip1-");
+  const Error e = CatchError([&] { add(*r, id, bytes_of(7 * MiB, 5)); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException) << e.message();
+  EXPECT_NE(e.message().find("ETag"), std::string::npos) << e.message();
+  expect_nothing_left(id);
+}
+
+TEST_P(S3FaultTest, ABrokenReadResumesWithTheSameBytes) {
+  auto direct = registry(server_.endpoint);
+  const std::string data = bytes_of(23 * MiB, 6);
+  const std::string id = random_id("fread-");
+  const AddResult added = add(*direct, id, data);
+  std::string via_proxy = added.location;
+  via_proxy.replace(via_proxy.find(server_.endpoint.substr(7)), server_.endpoint.size() - 7,
+                    proxy_->authority());
+  auto r = through_proxy();
+  proxy_->rules(
+      {{{"method", "GET"}, {"times", 2}, {"action", "cut_response"}, {"after_bytes", 3 << 20}}});
+  GetResult got = r->get(via_proxy);
+  EXPECT_EQ(got.size, data.size());
+  EXPECT_TRUE(read_all(*got.stream) == data);
+  EXPECT_EQ(proxy_->count("GET", id), 3);
+
+  // A ranged read resumes inside its range.
+  proxy_->rules({{{"method", "GET"}, {"action", "cut_response"}, {"after_bytes", 1 << 20}}});
+  GetResult part = r->get(via_proxy, 5 * MiB + 7, 4 * MiB);
+  EXPECT_TRUE(read_all(*part.stream) == data.substr(5 * MiB + 7, 4 * MiB));
+  direct->remove(added.location);
+}
+
+TEST_P(S3FaultTest, AReadThatCannotResumeFailsInsteadOfReturningShortData) {
+  auto direct = registry(server_.endpoint);
+  const std::string data = bytes_of(12 * MiB, 7);
+  const AddResult added = add(*direct, random_id("fshort-"), data);
+  std::string via_proxy = added.location;
+  via_proxy.replace(via_proxy.find(server_.endpoint.substr(7)), server_.endpoint.size() - 7,
+                    proxy_->authority());
+  auto r = through_proxy();
+  proxy_->rules({{{"method", "GET"},
+                  {"times", nullptr},
+                  {"action", "cut_response"},
+                  {"after_bytes", 1 << 20}}});
+  GetResult got = r->get(via_proxy);
+  const Error e = CatchError([&] { read_all(*got.stream); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
+  EXPECT_NE(e.message().find("resumes"), std::string::npos) << e.message();
+  direct->remove(added.location);
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, S3FaultTest, ::testing::Values("s3api", "rgw"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace glance_store::s3::testing
