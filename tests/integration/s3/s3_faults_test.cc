@@ -254,6 +254,34 @@ TEST_P(S3FaultTest, AReadThatCannotResumeFailsInsteadOfReturningShortData) {
   direct->remove(added.location);
 }
 
+// nginx terminates TLS in front of the fault proxy, with a CA made when it starts.
+TEST_P(S3FaultTest, HttpsIsVerifiedWithTheConfiguredCa) {
+  const std::string name = "s3-" + GetParam();
+  const std::string port = GetParam() == "s3api" ? "18443" : "18444";
+  const std::string script = std::string(GLANCE_STORE_SOURCE_DIR) + "/scripts/servers/tls-proxy";
+  ASSERT_EQ(std::system(
+                (script + " start " + name + " " + port + " " + proxy_->url() + " >/dev/null 2>&1")
+                    .c_str()),
+            0);
+  const std::string ca = "/tmp/glance-store-servers/tls-" + name + "/ca.crt";
+  const std::string host = "https://127.0.0.1:" + port;
+  auto r = registry(host, "s3_store_cacert = " + ca + "\n");
+  const std::string data = bytes_of(12 * MiB + 1, 8);
+  const AddResult result = add(*r, random_id("tls-"), data);
+  EXPECT_EQ(result.location.rfind("s3+https://", 0), 0u) << result.location;
+  EXPECT_TRUE(read_all(*r->get(result.location, 1, 12 * MiB).stream) == data.substr(1));
+
+  // Without the CA, the server's certificate is refused.
+  auto unverified = registry(host);
+  const Error add_error = CatchError([&] { add(*unverified, random_id("tls-"), "abc"); });
+  EXPECT_EQ(add_error.kind(), ErrorKind::kBadStoreConfiguration) << add_error.message();
+  EXPECT_NE(add_error.message().find("certificate"), std::string::npos) << add_error.message();
+  EXPECT_NE(CatchError([&] { unverified->get(result.location); }).message().find("certificate"),
+            std::string::npos);
+  r->remove(result.location);
+  std::system((script + " stop " + name + " >/dev/null 2>&1").c_str());
+}
+
 INSTANTIATE_TEST_SUITE_P(Servers, S3FaultTest, ::testing::Values("s3api", "rgw"),
                          [](const auto& info) { return info.param; });
 
