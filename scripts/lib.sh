@@ -10,7 +10,7 @@ BUILD_PACKAGES=(g++ make cmake pkg-config libssl-dev nlohmann-json3-dev libcli11
 # What the tests need on top: GoogleTest, md5sum/sha512sum, script(1) for the pseudo-terminal,
 # clang's libFuzzer, and Debian's glance_store 4.1 as the interoperability reference.
 TEST_PACKAGES=(googletest libgtest-dev libgmock-dev coreutils bsdutils util-linux clang
-  libclang-rt-14-dev python3 python3-glance-store)
+  libclang-rt-14-dev python3 python3-glance-store python3-boto3 nginx)
 
 # Installs the packages that are missing (apt-get only when something is).
 ensure_packages() {
