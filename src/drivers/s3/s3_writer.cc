@@ -397,13 +397,15 @@ class MultipartWriter final : public ImageWriter {
     finish.body = std::as_bytes(std::span(xml));
     finish.sign_body = true;
     const net::Response response = send_or_throw(target_, finish, "completing the upload");
-    // A Complete can fail after its 200 status line: the error is then in the body.
-    const S3Failure failure = parse_failure(response.status, response.body);
-    if (response.status != 200 || !failure.code.empty()) {
-      throw failure_error(target_, response, "completing the upload");
-    }
     const std::string expected =
         hex(md5_of(std::as_bytes(std::span(all_md5s)))) + "-" + std::to_string(parts_.size());
+    // A Complete can fail after its 200 status line: the error is then in the body. A retried
+    // Complete whose first attempt went through finds no upload any more: the object decides.
+    const S3Failure failure = parse_failure(response.status, response.body);
+    const bool maybe_completed = failure.code == "NoSuchUpload";
+    if (!maybe_completed && (response.status != 200 || !failure.code.empty())) {
+      throw failure_error(target_, response, "completing the upload");
+    }
     pugi::xml_document doc;
     doc.load_buffer(response.body.data(), response.body.size());
     std::string etag = doc.child("CompleteMultipartUploadResult").child_value("ETag");
