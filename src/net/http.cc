@@ -298,7 +298,8 @@ void HttpClient::prepare(Handle& h, const Request& request) {
 
   for (const auto& [name, value] : request.headers) {
     // "Name;" sends an empty header, "Name:" would drop it.
-    const std::string line = value.empty() ? name + ";" : name + ": " + value;
+    std::string line = name;
+    line.append(value.empty() ? ";" : ": ").append(value);
     h.request_headers = curl_slist_append(h.request_headers, line.c_str());
   }
   // No "Expect: 100-continue" round trip; a body without length goes chunked.

@@ -10,7 +10,7 @@
 
 namespace glance_store::s3 {
 
-inline constexpr std::uint64_t kMiB = 1024 * 1024;
+inline constexpr std::uint64_t kMiB = std::uint64_t{1024} * 1024;
 
 /// One field per option (options.md, "S3 driver"), plus ours at the end.
 struct S3Options {

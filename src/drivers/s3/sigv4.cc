@@ -71,7 +71,7 @@ CanonicalHeaders canonical_headers(const net::Headers& headers) {
   std::sort(lowered.begin(), lowered.end());
   CanonicalHeaders out;
   for (const auto& [name, value] : lowered) {
-    out.text += name + ":" + value + "\n";
+    out.text.append(name).append(":").append(value).append("\n");
     if (!out.signed_names.empty()) out.signed_names += ';';
     out.signed_names += name;
   }
@@ -97,7 +97,7 @@ std::string canonical_query(const std::vector<std::pair<std::string, std::string
   std::string out;
   for (const auto& [name, value] : encoded) {
     if (!out.empty()) out += '&';
-    out += name + "=" + value;
+    out.append(name).append("=").append(value);
   }
   return out;
 }
