@@ -6,6 +6,8 @@
 #include <cstring>
 #include <exception>
 
+#include "core/url.h"
+
 namespace glance_store::net {
 namespace {
 
@@ -74,21 +76,8 @@ const std::string* find_header(const Headers& headers, std::string_view name) {
 }
 
 std::string uri_encode(std::string_view s, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~' || (c == '/' && keep_slash)) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
+  // AWS's unreserved set is RFC 3986's, which is Python's quote() with no other safe character.
+  return internal::percent_quote(s, keep_slash ? "/" : "");
 }
 
 // One libcurl easy handle and the state of the request it runs.

@@ -25,16 +25,6 @@ namespace {
 using test_common::CatchError;
 constexpr std::uint64_t MiB = 1 << 20;
 
-std::string bytes_of(std::uint64_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::mt19937_64 random(seed);
-  for (std::uint64_t i = 0; i < size; i += 8) {
-    const std::uint64_t v = random();
-    std::memcpy(out.data() + i, &v, std::min<std::uint64_t>(8, size - i));
-  }
-  return out;
-}
-
 /// The fault proxy in a child process, in front of one server.
 class FaultProxy {
  public:

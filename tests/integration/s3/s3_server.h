@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
@@ -64,6 +66,17 @@ inline S3Server server_named(const std::string& name) {
   };
   return {name,          get("ENDPOINT"), get("ACCESS_KEY"), get("SECRET_KEY"),
           get("REGION"), get("MAX_PARTS")};
+}
+
+/// `size` pseudo-random bytes, the same for the same seed.
+inline std::string bytes_of(std::uint64_t size, std::uint64_t seed) {
+  std::string out(size, '\0');
+  std::mt19937_64 random(seed);
+  for (std::uint64_t i = 0; i < size; i += 8) {
+    const std::uint64_t v = random();
+    std::memcpy(out.data() + i, &v, std::min<std::uint64_t>(8, size - i));
+  }
+  return out;
 }
 
 inline std::string random_id(const std::string& prefix) {
