@@ -63,7 +63,7 @@ CanonicalHeaders canonical_headers(const net::Headers& headers) {
                    [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; });
     auto it = std::find_if(lowered.begin(), lowered.end(), [&](auto& p) { return p.first == n; });
     if (it != lowered.end()) {
-      it->second += "," + canonical_value(value);
+      it->second.append(",").append(canonical_value(value));
     } else {
       lowered.emplace_back(std::move(n), canonical_value(value));
     }
