@@ -24,6 +24,26 @@ def file_store_conf(datadir):
     return conf
 
 
+def s3_store_conf(endpoint, access_key, secret_key, bucket, large_object_mib=100, chunk_mib=10,
+                  threads=10):
+    """glance_store configured as Glance configures a single S3 store (legacy mode). glance_store
+    4.1 has no s3_store_region_name: boto3 picks the region itself."""
+    conf = cfg.ConfigOpts()
+    backend.register_opts(conf)
+    conf([], project='glance-store-bench')
+    for key, value in {'stores': ['s3'], 'default_store': 's3',
+                       's3_store_host': endpoint,
+                       's3_store_access_key': access_key,
+                       's3_store_secret_key': secret_key,
+                       's3_store_bucket': bucket, 's3_store_create_bucket_on_put': True,
+                       's3_store_large_object_size': large_object_mib,
+                       's3_store_large_object_chunk_size': chunk_mib,
+                       's3_store_thread_pools': threads}.items():
+        conf.set_override(key, value, group='glance_store')
+    backend.create_stores(conf)
+    return conf
+
+
 def main():
     op, datadir = sys.argv[1], sys.argv[2]
     file_store_conf(datadir)

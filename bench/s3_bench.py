@@ -59,25 +59,13 @@ def glance_store_child(argv):
     """Drives glance_store's S3 store through its own API, as Glance does (legacy single store),
     and prints how long the operation took inside the process, after start-up."""
     import logging
-    from oslo_config import cfg
     from glance_store import backend
+    from glance_store_reference import s3_store_conf
     logging.disable(logging.CRITICAL)  # its deprecation warnings would drown /usr/bin/time's line
 
     op, server = argv[0], json.loads(argv[1])
-    conf = cfg.ConfigOpts()
-    backend.register_opts(conf)
-    conf([], project='glance-store-s3-bench')
-    # glance_store 4.1 has no s3_store_region_name: boto3 picks the region itself.
-    for key, value in {'stores': ['s3'], 'default_store': 's3',
-                       's3_store_host': server['endpoint'],
-                       's3_store_access_key': server['access_key'],
-                       's3_store_secret_key': server['secret_key'],
-                       's3_store_bucket': BUCKET, 's3_store_create_bucket_on_put': True,
-                       's3_store_large_object_size': LARGE_OBJECT_MIB,
-                       's3_store_large_object_chunk_size': CHUNK_MIB,
-                       's3_store_thread_pools': THREADS}.items():
-        conf.set_override(key, value, group='glance_store')
-    backend.create_stores(conf)
+    s3_store_conf(server['endpoint'], server['access_key'], server['secret_key'], BUCKET,
+                  LARGE_OBJECT_MIB, CHUNK_MIB, THREADS)
 
     if op == 'add':
         image_id, path = argv[2], argv[3]

@@ -17,8 +17,11 @@ import sys
 import tempfile
 import uuid
 
-from oslo_config import cfg
 from glance_store import backend, exceptions
+
+# The same glance_store set-up as the benchmark's reference driver.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'bench'))
+from glance_store_reference import s3_store_conf  # noqa: E402
 
 BINARY = sys.argv[1]
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
@@ -48,19 +51,8 @@ def rgw_env():
 
 def glance_conf(env):
     """glance_store's S3 store as Glance configures it (legacy single store)."""
-    conf = cfg.ConfigOpts()
-    backend.register_opts(conf)
-    conf([], project='glance-store-interop')
-    for key, value in {'stores': ['s3'], 'default_store': 's3',
-                       's3_store_host': env['GS_RGW_ENDPOINT'],
-                       's3_store_access_key': env['GS_RGW_ACCESS_KEY'],
-                       's3_store_secret_key': env['GS_RGW_SECRET_KEY'],
-                       's3_store_bucket': BUCKET, 's3_store_create_bucket_on_put': True,
-                       's3_store_large_object_size': 10,
-                       's3_store_large_object_chunk_size': 5}.items():
-        conf.set_override(key, value, group='glance_store')
-    backend.create_stores(conf)
-    return conf
+    return s3_store_conf(env['GS_RGW_ENDPOINT'], env['GS_RGW_ACCESS_KEY'],
+                         env['GS_RGW_SECRET_KEY'], BUCKET, large_object_mib=10, chunk_mib=5)
 
 
 def our_conf(env, directory):

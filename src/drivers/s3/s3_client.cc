@@ -235,6 +235,15 @@ net::Response S3Client::send(const Endpoint& endpoint, const Operation& operatio
   }
 }
 
+net::Response S3Client::call(const Endpoint& endpoint, const Operation& operation,
+                             std::string_view what) {
+  try {
+    return send(endpoint, operation);
+  } catch (const net::TransportError& e) {
+    throw transport_error(what, e);
+  }
+}
+
 GetResult S3Client::get_object(const Endpoint& endpoint, const std::string& bucket,
                                const std::string& key, std::uint64_t offset,
                                std::optional<std::uint64_t> length) {

@@ -57,6 +57,8 @@ class S3Client {
   /// backoff. Returns the final response whatever its status; throws TransportError when the
   /// server could not be reached after the retries.
   net::Response send(const Endpoint& endpoint, const Operation& operation);
+  /// send(), with a transport failure reported as Error (transport_error) prefixed by `what`.
+  net::Response call(const Endpoint& endpoint, const Operation& operation, std::string_view what);
   /// The signed request for an operation (its body is left to the caller).
   net::Request build(const Endpoint& endpoint, const Operation& operation) const;
   /// Opens a GET of the object (from `offset`, `length` bytes or to the end) whose body is read

@@ -81,8 +81,8 @@ class S3Store final : public Store {
     const net::Response head = head_object(endpoint, loc.bucket(), loc.key());
     if (head.status == 404) throw not_found_error(loc.key());
     const net::Response response =
-        send(endpoint, {.method = "DELETE", .bucket = loc.bucket(), .key = loc.key()},
-             "S3 DELETE of " + loc.key());
+        client_->call(endpoint, {.method = "DELETE", .bucket = loc.bucket(), .key = loc.key()},
+                      "S3 DELETE of " + loc.key() + " failed");
     if (response.status != 204 && response.status != 200) {
       const S3Failure failure = parse_failure(response.status, response.body);
       throw Error(response.status == 403 ? ErrorKind::kForbidden : ErrorKind::kBackendException,
@@ -151,14 +151,6 @@ class S3Store final : public Store {
     return endpoint;
   }
 
-  net::Response send(const Endpoint& endpoint, const Operation& op, std::string_view what) {
-    try {
-      return client_->send(endpoint, op);
-    } catch (const net::TransportError& e) {
-      throw transport_error(std::string(what) + " failed", e);
-    }
-  }
-
   // A HEAD has no body: when it fails, a GET of the same resource tells the S3 error code.
   S3Failure explain_head(const Endpoint& endpoint, Operation op, long status) {
     op.method = "GET";
@@ -179,7 +171,7 @@ class S3Store final : public Store {
   net::Response head_object(const Endpoint& endpoint, const std::string& bucket,
                             const std::string& key) {
     const Operation op{.method = "HEAD", .bucket = bucket, .key = key};
-    net::Response response = send(endpoint, op, "S3 HEAD of " + key);
+    net::Response response = client_->call(endpoint, op, "S3 HEAD of " + key + " failed");
     if (response.status == 200 || response.status == 404) return response;
     throw bad_store_configuration_error(
         "s3",
@@ -188,7 +180,8 @@ class S3Store final : public Store {
 
   void ensure_bucket(const Endpoint& endpoint, const std::string& bucket) {
     const Operation op{.method = "HEAD", .bucket = bucket};
-    const net::Response response = send(endpoint, op, "S3 HEAD of bucket " + bucket);
+    const net::Response response =
+        client_->call(endpoint, op, "S3 HEAD of bucket " + bucket + " failed");
     if (response.status == 200) return;
     if (response.status != 404) {
       throw bad_store_configuration_error(
@@ -215,7 +208,8 @@ class S3Store final : public Store {
       create.body = std::as_bytes(std::span(xml));
       create.sign_body = true;
     }
-    const net::Response response = send(endpoint, create, "Creating S3 bucket " + bucket);
+    const net::Response response =
+        client_->call(endpoint, create, "Creating S3 bucket " + bucket + " failed");
     const S3Failure failure = parse_failure(response.status, response.body);
     if (response.status == 200 || failure.code == "BucketAlreadyOwnedByYou") return;
     throw bad_store_configuration_error("s3", "Failed to add bucket to S3: " + failure.describe());

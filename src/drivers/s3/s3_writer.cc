@@ -82,11 +82,7 @@ void check_etag(const UploadTarget& t, std::string_view got, std::string_view ex
 }
 
 net::Response send_or_throw(const UploadTarget& t, const Operation& op, std::string_view step) {
-  try {
-    return t.client->send(t.endpoint, op);
-  } catch (const net::TransportError& e) {
-    throw transport_error(add_failed(t) + ": " + std::string(step), e);
-  }
+  return t.client->call(t.endpoint, op, add_failed(t) + ": " + std::string(step));
 }
 
 // A PUT of a body in memory, checked with Content-MD5 by the server and by ETag here.
