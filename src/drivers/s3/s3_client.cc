@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <pugixml.hpp>
-#include <random>
-#include <thread>
 
 #include "core/log.h"
+#include "net/transfer.h"
 
 namespace glance_store::s3 {
 namespace {
@@ -46,98 +45,6 @@ std::string url_query(const Query& query) {
   }
   return out;
 }
-
-std::optional<std::uint64_t> parse_u64(const std::string* text) {
-  if (text == nullptr || text->empty()) return std::nullopt;
-  std::uint64_t value = 0;
-  for (const char c : *text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return value;
-}
-
-std::string range_header(std::uint64_t first, std::optional<std::uint64_t> last) {
-  return "bytes=" + std::to_string(first) + "-" + (last ? std::to_string(*last) : "");
-}
-
-// Streams an object, resuming a broken transfer from where it stopped.
-class ObjectReader final : public InputStream {
- public:
-  ObjectReader(S3Client& client, Endpoint endpoint, std::string bucket, std::string key,
-               std::uint64_t offset, std::uint64_t length, std::string etag,
-               std::unique_ptr<net::ResponseStream> first)
-      : client_(client),
-        endpoint_(std::move(endpoint)),
-        bucket_(std::move(bucket)),
-        key_(std::move(key)),
-        offset_(offset),
-        length_(length),
-        etag_(std::move(etag)),
-        stream_(std::move(first)) {}
-
-  std::size_t read(std::span<std::byte> out) override {
-    if (delivered_ == length_ || out.empty()) return 0;
-    out = out.first(std::min<std::uint64_t>(out.size(), length_ - delivered_));
-    for (;;) {
-      std::string why;
-      try {
-        if (!stream_) reopen();
-        const std::size_t n = stream_->read(out);
-        if (n > 0) {
-          delivered_ += n;
-          return n;
-        }
-        why = "the server closed the response early";
-      } catch (const net::TransportError& e) {
-        why = e.what();
-      }
-      // Never short data: resume, or fail loudly.
-      stream_.reset();
-      if (++resumes_ > client_.max_retries()) {
-        throw Error(ErrorKind::kBackendException,
-                    "Reading S3 object " + key_ + " failed at byte " +
-                        std::to_string(offset_ + delivered_) + " of the requested " +
-                        std::to_string(length_) + " bytes after " + std::to_string(resumes_ - 1) +
-                        " resumes: " + why);
-      }
-      internal::logger()->warn("S3 read of {} broke at byte {} ({}); resuming", key_,
-                               offset_ + delivered_, why);
-      S3Client::backoff(resumes_);
-    }
-  }
-
- private:
-  void reopen() {
-    Operation op{.method = "GET", .bucket = bucket_, .key = key_};
-    op.headers.emplace_back("Range", range_header(offset_ + delivered_, offset_ + length_ - 1));
-    if (!etag_.empty()) op.headers.emplace_back("If-Match", etag_);
-    auto stream = client_.http().open(client_.build(endpoint_, op));
-    if (stream->status() == 206) {
-      stream_ = std::move(stream);
-      return;
-    }
-    const S3Failure failure = parse_failure(stream->status(), stream->read_rest());
-    if (stream->status() == 412) {
-      throw Error(ErrorKind::kBackendException,
-                  "S3 object " + key_ + " changed while it was read; not resuming");
-    }
-    if (stream->status() >= 500) throw net::TransportError(failure.describe(), true, false);
-    throw Error(ErrorKind::kBackendException,
-                "Resuming the read of S3 object " + key_ + " failed: " + failure.describe());
-  }
-
-  S3Client& client_;
-  Endpoint endpoint_;
-  std::string bucket_;
-  std::string key_;
-  std::uint64_t offset_;
-  std::uint64_t length_;
-  std::string etag_;
-  std::unique_ptr<net::ResponseStream> stream_;
-  std::uint64_t delivered_ = 0;
-  int resumes_ = 0;
-};
 
 }  // namespace
 
@@ -211,13 +118,6 @@ bool S3Client::is_transient(const net::Response& response) {
   return false;
 }
 
-void S3Client::backoff(int attempt) {
-  thread_local std::minstd_rand random(std::random_device{}());
-  const int base_ms = std::min(2000, 100 << std::min(attempt - 1, 5));
-  const int jitter = static_cast<int>(random() % static_cast<unsigned>(base_ms / 2 + 1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(base_ms / 2 + jitter));
-}
-
 net::Response S3Client::send(const Endpoint& endpoint, const Operation& operation) {
   for (int attempt = 0;; ++attempt) {
     try {
@@ -231,7 +131,7 @@ net::Response S3Client::send(const Endpoint& endpoint, const Operation& operatio
       internal::logger()->warn("S3 {} {} failed ({}); retrying", operation.method,
                                operation.key.empty() ? operation.bucket : operation.key, e.what());
     }
-    backoff(attempt + 1);
+    net::backoff(attempt + 1);
   }
 }
 
@@ -250,7 +150,8 @@ GetResult S3Client::get_object(const Endpoint& endpoint, const std::string& buck
   Operation op{.method = "GET", .bucket = bucket, .key = key};
   if (offset != 0 || length) {
     op.headers.emplace_back(
-        "Range", range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
+        "Range",
+        net::range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
   }
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<net::ResponseStream> stream;
@@ -260,22 +161,39 @@ GetResult S3Client::get_object(const Endpoint& endpoint, const std::string& buck
       if (!e.retryable() || attempt >= max_retries_) {
         throw transport_error("S3 GET of " + key + " failed", e);
       }
-      backoff(attempt + 1);
+      net::backoff(attempt + 1);
       continue;
     }
     const long status = stream->status();
     if (status == 200 || status == 206) {
-      const auto content_length = parse_u64(stream->header("content-length"));
+      const auto content_length = net::parse_u64(stream->header("content-length"));
       if (!content_length) {
         throw Error(ErrorKind::kBackendException,
                     "S3 GET of " + key + " returned no Content-Length");
       }
-      const std::string* etag = stream->header("etag");
+      const std::string etag = stream->header("etag") ? *stream->header("etag") : "";
       GetResult result;
       result.size = *content_length;
-      result.stream =
-          std::make_unique<ObjectReader>(*this, endpoint, bucket, key, offset, *content_length,
-                                         etag ? *etag : "", std::move(stream));
+      // A broken read resumes where it stopped, only while the object is the same one.
+      auto reopen = [this, endpoint, bucket, key, etag,
+                     last = offset + *content_length - 1](std::uint64_t from) {
+        Operation resume{.method = "GET", .bucket = bucket, .key = key};
+        resume.headers.emplace_back("Range", net::range_header(from, last));
+        if (!etag.empty()) resume.headers.emplace_back("If-Match", etag);
+        auto again = http_->open(build(endpoint, resume));
+        if (again->status() == 206) return again;
+        const S3Failure failure = parse_failure(again->status(), again->read_rest());
+        if (again->status() == 412) {
+          throw Error(ErrorKind::kBackendException,
+                      "S3 object " + key + " changed while it was read; not resuming");
+        }
+        if (again->status() >= 500) throw net::TransportError(failure.describe(), true, false);
+        throw Error(ErrorKind::kBackendException,
+                    "Resuming the read of S3 object " + key + " failed: " + failure.describe());
+      };
+      result.stream = std::make_unique<net::ResumingReader>(std::move(stream), offset,
+                                                            *content_length, max_retries_,
+                                                            "S3 object " + key, std::move(reopen));
       return result;
     }
     const S3Failure failure = parse_failure(status, stream->read_rest());
@@ -287,7 +205,7 @@ GetResult S3Client::get_object(const Endpoint& endpoint, const std::string& buck
       return empty;
     }
     if ((status >= 500 || status == 429 || failure.code == "SlowDown") && attempt < max_retries_) {
-      backoff(attempt + 1);
+      net::backoff(attempt + 1);
       continue;
     }
     if (status == 403) {

@@ -70,8 +70,6 @@ class S3Client {
 
   int max_retries() const { return max_retries_; }
   net::HttpClient& http() { return *http_; }
-  /// Waits before retry number `attempt` (1, 2, …): exponential, capped, with jitter.
-  static void backoff(int attempt);
   /// Whether a response is worth sending again.
   static bool is_transient(const net::Response& response);
 

@@ -4,17 +4,14 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <mutex>
 #include <pugixml.hpp>
-#include <sstream>
-#include <thread>
 #include <vector>
 
 #include "core/log.h"
-#include "core/thread_pool.h"
+#include "core/part_uploader.h"
+#include "net/transfer.h"
 
 namespace glance_store::s3 {
 namespace {
@@ -100,118 +97,44 @@ void put_whole(const UploadTarget& t, std::span<const std::byte> body) {
 class StreamingPutWriter final : public ImageWriter {
  public:
   StreamingPutWriter(UploadTarget target, std::uint64_t size)
-      : target_(std::move(target)), size_(size), thread_([this] { run(); }) {}
-
-  ~StreamingPutWriter() override { abort(); }
+      : target_(std::move(target)),
+        upload_(
+            target_.client->http(),
+            target_.client->build(target_.endpoint,
+                                  {.method = "PUT", .bucket = target_.bucket, .key = target_.key}),
+            size) {}
 
   void write(const DataChunk& chunk) override {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return queue_.size() < kQueued || finished_; });
-    if (finished_) {
-      lock.unlock();
-      throw_outcome();  // the PUT ended before its body did
-      throw Error(ErrorKind::kBackendException, add_failed(target_) + ": the PUT ended early");
-    }
-    queue_.push_back(chunk);
-    changed_.notify_all();
+    if (upload_.write(chunk)) return;
+    check(finish());  // the PUT ended before its body did
+    throw Error(ErrorKind::kBackendException, add_failed(target_) + ": the PUT ended early");
   }
 
   Committed commit(std::uint64_t /*total_bytes*/, std::string_view md5_hex) override {
-    {
-      std::lock_guard lock(mutex_);
-      committed_ = true;  // releases the last byte
-      changed_.notify_all();
-    }
-    if (thread_.joinable()) thread_.join();
-    throw_outcome();
-    const std::string* etag = response_.header("etag");
+    const net::Response response = finish();
+    check(response);
+    const std::string* etag = response.header("etag");
     check_etag(target_, etag ? *etag : "", md5_hex);
     return {target_.location, nlohmann::json::object()};
   }
 
-  void abort() noexcept override {
-    {
-      std::lock_guard lock(mutex_);
-      aborted_ = !committed_;
-      changed_.notify_all();
-    }
-    if (thread_.joinable()) thread_.join();
-  }
+  void abort() noexcept override { upload_.cancel(); }
 
  private:
-  static constexpr std::size_t kQueued = 4;
-
-  void run() {
+  net::Response finish() {
     try {
-      Operation put{.method = "PUT", .bucket = target_.bucket, .key = target_.key};
-      net::Request request = target_.client->build(target_.endpoint, put);
-      request.body_source = [this](std::span<std::byte> out) { return feed(out); };
-      request.body_size = size_;
-      response_ = target_.client->http().perform(request);
-    } catch (...) {
-      error_ = std::current_exception();
-    }
-    std::lock_guard lock(mutex_);
-    finished_ = true;
-    changed_.notify_all();
-  }
-
-  // libcurl asks for body bytes: hand over queued chunks, all but the very last byte until
-  // the add commits.
-  std::size_t feed(std::span<std::byte> out) {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      if (aborted_) throw Error(ErrorKind::kBackendException, "upload aborted");
-      const std::uint64_t limit = committed_ ? size_ : size_ - 1;
-      if (sent_ == size_) return 0;
-      if (sent_ < limit && !queue_.empty()) {
-        const auto bytes = queue_.front().bytes().subspan(front_offset_);
-        const std::size_t n = static_cast<std::size_t>(
-            std::min<std::uint64_t>({out.size(), bytes.size(), limit - sent_}));
-        std::memcpy(out.data(), bytes.data(), n);
-        sent_ += n;
-        front_offset_ += n;
-        if (front_offset_ == queue_.front().bytes().size()) {
-          queue_.pop_front();
-          front_offset_ = 0;
-          changed_.notify_all();
-        }
-        return n;
-      }
-      changed_.wait(lock);
+      return upload_.finish();
+    } catch (const net::TransportError& e) {
+      throw transport_error(add_failed(target_) + ": PUT", e);
     }
   }
 
-  void throw_outcome() {
-    if (error_) {
-      try {
-        std::rethrow_exception(error_);
-      } catch (const net::TransportError& e) {
-        throw transport_error(add_failed(target_) + ": PUT", e);
-      }
-    }
-    if (response_.status != 200) throw failure_error(target_, response_, "PUT");
+  void check(const net::Response& response) const {
+    if (response.status != 200) throw failure_error(target_, response, "PUT");
   }
 
   UploadTarget target_;
-  std::uint64_t size_;
-  std::mutex mutex_;  // guards everything below but the thread
-  std::condition_variable changed_;
-  std::deque<DataChunk> queue_;
-  std::size_t front_offset_ = 0;
-  std::uint64_t sent_ = 0;
-  bool committed_ = false;
-  bool aborted_ = false;
-  bool finished_ = false;
-  net::Response response_;
-  std::exception_ptr error_;
-  std::thread thread_;  // last: started once everything it uses exists
-};
-
-struct PartBuffer {
-  std::unique_ptr<std::byte[]> data;
-  std::uint64_t capacity = 0;
-  std::uint64_t filled = 0;
+  net::StreamingUpload upload_;
 };
 
 struct UploadedPart {
@@ -222,32 +145,26 @@ struct UploadedPart {
 class MultipartWriter final : public ImageWriter {
  public:
   MultipartWriter(UploadTarget target, MultipartPlan plan)
-      : target_(std::move(target)), plan_(plan) {}
+      : target_(std::move(target)),
+        plan_(plan),
+        parts_(
+            plan_.parallel, [this](std::uint64_t index) { return part_size_at(plan_, index); },
+            [this](std::uint64_t index) { before_part(index); },
+            [this](std::uint64_t index, std::span<const std::byte> bytes) {
+              upload_part(index, bytes);
+            }) {}
 
   ~MultipartWriter() override { abort(); }
 
-  void write(const DataChunk& chunk) override {
-    auto bytes = chunk.bytes();
-    while (!bytes.empty()) {
-      if (!current_.data) current_ = take_buffer(part_size_at(plan_, next_part_));
-      const auto n = static_cast<std::size_t>(
-          std::min<std::uint64_t>(bytes.size(), current_.capacity - current_.filled));
-      std::memcpy(current_.data.get() + current_.filled, bytes.data(), n);
-      current_.filled += n;
-      bytes = bytes.subspan(n);
-      if (current_.filled == current_.capacity) submit();
-    }
-  }
+  void write(const DataChunk& chunk) override { parts_.write(chunk.bytes()); }
 
   Committed commit(std::uint64_t /*total_bytes*/, std::string_view md5_hex) override {
     if (upload_id_.empty()) {
       // Smaller than one part: a multipart upload would be one undersized part.
-      put_whole(target_, {current_.data.get(), static_cast<std::size_t>(current_.filled)});
+      put_whole(target_, parts_.pending());
       return {target_.location, nlohmann::json::object()};
     }
-    if (current_.filled > 0) submit();
-    wait_for_parts(0);
-    rethrow_part_error();
+    parts_.finish();
     complete();
     (void)md5_hex;  // the multipart ETag is checked against the parts' md5s instead
     done_ = true;
@@ -257,7 +174,7 @@ class MultipartWriter final : public ImageWriter {
   void abort() noexcept override {
     if (done_) return;
     done_ = true;
-    wait_for_parts(0);
+    parts_.wait();
     if (upload_id_.empty()) return;
     Operation abort_upload{.method = "DELETE", .bucket = target_.bucket, .key = target_.key};
     abort_upload.query = {{"uploadId", upload_id_}};
@@ -274,20 +191,6 @@ class MultipartWriter final : public ImageWriter {
   }
 
  private:
-  PartBuffer take_buffer(std::uint64_t capacity) {
-    std::lock_guard lock(mutex_);
-    for (auto it = free_.begin(); it != free_.end(); ++it) {
-      if (it->capacity == capacity) {
-        PartBuffer buffer = std::move(*it);
-        free_.erase(it);
-        buffer.filled = 0;
-        return buffer;
-      }
-    }
-    free_.clear();  // the part size grew: the smaller buffers are of no more use
-    return {std::make_unique_for_overwrite<std::byte[]>(capacity), capacity, 0};
-  }
-
   void start_upload() {
     Operation initiate{.method = "POST", .bucket = target_.bucket, .key = target_.key};
     initiate.query = {{"uploads", ""}};
@@ -304,87 +207,49 @@ class MultipartWriter final : public ImageWriter {
     }
   }
 
-  void submit() {
-    rethrow_part_error();
-    if (upload_id_.empty()) start_upload();
-    const std::uint64_t index = next_part_;
+  void before_part(std::uint64_t index) {
     if (index + 1 > plan_.max_parts) {
       throw Error(ErrorKind::kInvalid,
                   add_failed(target_) + ": the image needs more than " +
                       std::to_string(plan_.max_parts) +
                       " parts, the server's limit (s3_store_max_upload_parts)");
     }
-    ++next_part_;
-    wait_for_parts(plan_.parallel - 1);
-    rethrow_part_error();
-    if (!pool_) pool_ = std::make_unique<internal::ThreadPool>(plan_.parallel);
-    {
-      std::lock_guard lock(mutex_);
-      ++in_flight_;
-      if (parts_.size() <= index) parts_.resize(index + 1);
-    }
-    auto buffer = std::make_shared<PartBuffer>(std::move(current_));
-    current_ = {};
-    pool_->post([this, index, buffer] {
-      upload_part(index, *buffer);
-      release(std::move(*buffer));
-    });
-  }
-
-  void upload_part(std::uint64_t index, const PartBuffer& buffer) {
-    try {
-      const std::span<const std::byte> body(buffer.data.get(), buffer.filled);
-      const Md5 digest = md5_of(body);
-      Operation put{.method = "PUT", .bucket = target_.bucket, .key = target_.key};
-      put.query = {{"partNumber", std::to_string(index + 1)}, {"uploadId", upload_id_}};
-      put.headers.emplace_back("Content-MD5", base64(digest));
-      put.body = body;
-      const std::string step = "part " + std::to_string(index + 1);
-      const net::Response response = send_or_throw(target_, put, step);
-      if (response.status != 200) throw failure_error(target_, response, step);
-      const std::string* etag = response.header("etag");
-      if (etag == nullptr) {
-        throw Error(ErrorKind::kBackendException,
-                    add_failed(target_) + ": " + step + ": the server returned no ETag");
-      }
-      const std::string plain = unquote(*etag);
-      if (plain.size() == 32 && plain != hex(digest)) {
-        throw Error(ErrorKind::kBackendException, add_failed(target_) + ": " + step +
-                                                      ": the server's ETag does not match the md5 "
-                                                      "of the data sent");
-      }
-      std::lock_guard lock(mutex_);
-      parts_[index] = {*etag, digest};
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (!part_error_) part_error_ = std::current_exception();
-    }
-  }
-
-  void release(PartBuffer buffer) {
+    if (upload_id_.empty()) start_upload();
     std::lock_guard lock(mutex_);
-    free_.push_back(std::move(buffer));
-    --in_flight_;
-    parts_done_.notify_all();
+    if (uploaded_.size() <= index) uploaded_.resize(index + 1);
   }
 
-  void wait_for_parts(std::size_t at_most) {
-    std::unique_lock lock(mutex_);
-    parts_done_.wait(lock, [&] { return in_flight_ <= at_most; });
-  }
-
-  void rethrow_part_error() {
+  void upload_part(std::uint64_t index, std::span<const std::byte> body) {
+    const Md5 digest = md5_of(body);
+    Operation put{.method = "PUT", .bucket = target_.bucket, .key = target_.key};
+    put.query = {{"partNumber", std::to_string(index + 1)}, {"uploadId", upload_id_}};
+    put.headers.emplace_back("Content-MD5", base64(digest));
+    put.body = body;
+    const std::string step = "part " + std::to_string(index + 1);
+    const net::Response response = send_or_throw(target_, put, step);
+    if (response.status != 200) throw failure_error(target_, response, step);
+    const std::string* etag = response.header("etag");
+    if (etag == nullptr) {
+      throw Error(ErrorKind::kBackendException,
+                  add_failed(target_) + ": " + step + ": the server returned no ETag");
+    }
+    const std::string plain = unquote(*etag);
+    if (plain.size() == 32 && plain != hex(digest)) {
+      throw Error(ErrorKind::kBackendException, add_failed(target_) + ": " + step +
+                                                    ": the server's ETag does not match the md5 "
+                                                    "of the data sent");
+    }
     std::lock_guard lock(mutex_);
-    if (part_error_) std::rethrow_exception(part_error_);
+    uploaded_[index] = {*etag, digest};
   }
 
   void complete() {
     std::string xml = "<CompleteMultipartUpload>";
     std::vector<unsigned char> all_md5s;
-    for (std::size_t i = 0; i < parts_.size(); ++i) {
-      xml += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + parts_[i].etag +
-             "</ETag></Part>";
-      all_md5s.insert(all_md5s.end(), parts_[i].md5.begin(), parts_[i].md5.end());
+    for (std::size_t i = 0; i < uploaded_.size(); ++i) {
+      xml += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" +
+             uploaded_[i].etag + "</ETag></Part>";
+      all_md5s.insert(all_md5s.end(), uploaded_[i].md5.begin(), uploaded_[i].md5.end());
     }
     xml += "</CompleteMultipartUpload>";
     Operation finish{.method = "POST", .bucket = target_.bucket, .key = target_.key};
@@ -394,7 +259,7 @@ class MultipartWriter final : public ImageWriter {
     finish.sign_body = true;
     const net::Response response = send_or_throw(target_, finish, "completing the upload");
     const std::string expected =
-        hex(md5_of(std::as_bytes(std::span(all_md5s)))) + "-" + std::to_string(parts_.size());
+        hex(md5_of(std::as_bytes(std::span(all_md5s)))) + "-" + std::to_string(uploaded_.size());
     // A Complete can fail after its 200 status line: the error is then in the body. A retried
     // Complete whose first attempt went through finds no upload any more: the object decides.
     const S3Failure failure = parse_failure(response.status, response.body);
@@ -419,16 +284,10 @@ class MultipartWriter final : public ImageWriter {
   UploadTarget target_;
   MultipartPlan plan_;
   std::string upload_id_;
-  PartBuffer current_;
-  std::uint64_t next_part_ = 0;
   bool done_ = false;
-  std::mutex mutex_;  // guards the members below
-  std::condition_variable parts_done_;
-  std::vector<PartBuffer> free_;
-  std::vector<UploadedPart> parts_;
-  std::size_t in_flight_ = 0;
-  std::exception_ptr part_error_;
-  std::unique_ptr<internal::ThreadPool> pool_;  // last: joined before the state it uses goes
+  std::mutex mutex_;  // guards uploaded_
+  std::vector<UploadedPart> uploaded_;
+  internal::PartUploader parts_;  // last: waits for its parts before the state they use goes
 };
 
 }  // namespace

@@ -1,0 +1,74 @@
+// Cuts an add's stream into parts and uploads them on a thread pool (internal): S3's multipart
+// parts and Swift's segments.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace glance_store::internal {
+
+/// Copies the bytes written into part buffers; each full part is uploaded on its own pool
+/// thread, at most `parallel` at once, so memory stays within (parallel + 1) parts. The first
+/// failure of a part is rethrown by the next write() or finish().
+class PartUploader {
+ public:
+  /// The size of part `index` (from 0).
+  using PartSize = std::function<std::uint64_t(std::uint64_t index)>;
+  /// Runs on the writer's thread before part `index` is handed over; throwing stops the add.
+  using BeforePart = std::function<void(std::uint64_t index)>;
+  /// Uploads one part, on a pool thread; throws on failure.
+  using UploadPart = std::function<void(std::uint64_t index, std::span<const std::byte> bytes)>;
+
+  PartUploader(std::size_t parallel, PartSize part_size, BeforePart before_part,
+               UploadPart upload_part);
+  /// Waits for the parts in flight.
+  ~PartUploader();
+  PartUploader(const PartUploader&) = delete;
+  PartUploader& operator=(const PartUploader&) = delete;
+
+  void write(std::span<const std::byte> bytes);
+  /// The bytes of the part being filled, not handed over yet.
+  std::span<const std::byte> pending() const;
+  /// How many parts were handed over.
+  std::uint64_t parts_started() const { return next_part_; }
+  /// Hands over the last, partial part (if any) and waits for every part; rethrows the first
+  /// failure.
+  void finish();
+  /// Waits for the parts in flight; never throws.
+  void wait() noexcept;
+
+ private:
+  struct Buffer {
+    std::unique_ptr<std::byte[]> data;
+    std::uint64_t capacity = 0;
+    std::uint64_t filled = 0;
+  };
+  Buffer take_buffer(std::uint64_t capacity);
+  void submit();
+  void wait_for(std::size_t at_most);
+  void rethrow_failure();
+
+  std::size_t parallel_;
+  PartSize part_size_;
+  BeforePart before_part_;
+  UploadPart upload_part_;
+  Buffer current_;
+  std::uint64_t next_part_ = 0;
+  std::mutex mutex_;  // guards the members below
+  std::condition_variable part_done_;
+  std::vector<Buffer> free_;
+  std::size_t in_flight_ = 0;
+  std::exception_ptr failure_;
+  std::unique_ptr<ThreadPool> pool_;  // last: joined before the state it uses goes
+};
+
+}  // namespace glance_store::internal

@@ -1,0 +1,56 @@
+#include "drivers/swift/swift_options.h"
+
+#include <cctype>
+
+#include "glance_store/error.h"
+
+namespace glance_store::swift {
+
+SwiftOptions SwiftOptions::read(const OptionReader& reader) {
+  SwiftOptions o;
+  o.auth_insecure = reader.get_bool("swift_store_auth_insecure", false);
+  o.cacert = reader.get_string("swift_store_cacert").value_or("");
+  o.region = reader.get_string("swift_store_region");
+  o.endpoint = reader.get_string("swift_store_endpoint");
+  o.endpoint_type = reader.get_string("swift_store_endpoint_type").value_or("publicURL");
+  if (o.endpoint_type != "publicURL" && o.endpoint_type != "adminURL" &&
+      o.endpoint_type != "internalURL") {
+    reader.fail("swift_store_endpoint_type",
+                "'" + o.endpoint_type + "' is not one of publicURL, adminURL, internalURL");
+  }
+  o.service_type = reader.get_string("swift_store_service_type").value_or("object-store");
+  o.container = reader.raw("swift_store_container").value_or("glance");
+  o.large_object_size = reader.get_int("swift_store_large_object_size", 5120, 1);
+  o.large_object_chunk_size = reader.get_int("swift_store_large_object_chunk_size", 200, 1);
+  o.create_container_on_put = reader.get_bool("swift_store_create_container_on_put", false);
+  o.multi_tenant = reader.get_bool("swift_store_multi_tenant", false);
+  o.multiple_containers_seed = reader.get_int("swift_store_multiple_containers_seed", 0, 0, 32);
+  o.admin_tenants = reader.get_list("swift_store_admin_tenants");
+  o.ssl_compression = reader.get_bool("swift_store_ssl_compression", true);
+  o.retry_get_count = reader.get_int("swift_store_retry_get_count", 0, 0);
+  o.expire_soon_interval = reader.get_int("swift_store_expire_soon_interval", 60, 0);
+  o.use_trusts = reader.get_bool("swift_store_use_trusts", true);
+  o.buffer_on_upload = reader.get_bool("swift_buffer_on_upload", false);
+  o.upload_buffer_dir = reader.get_string("swift_upload_buffer_dir");
+  o.default_reference = reader.get_string("default_swift_reference").value_or("ref1");
+  o.config_file = reader.get_string("swift_store_config_file");
+  o.upload_concurrency = reader.get_int("swift_store_upload_concurrency", 4, 1, 64);
+  o.max_retries = reader.get_int("swift_store_max_retries", 5, 0, 100);
+  o.timeout = reader.get_int("swift_store_timeout", 60, 1);
+  return o;
+}
+
+std::string container_for_image(const std::string& container, std::string_view image_id,
+                                std::int64_t seed) {
+  if (seed <= 0) return container;
+  std::string suffix;
+  std::int64_t taken = 0;
+  for (const char c : image_id) {
+    if (taken == seed) break;
+    suffix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c != '-') ++taken;
+  }
+  return container + "_" + suffix;
+}
+
+}  // namespace glance_store::swift

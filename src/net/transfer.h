@@ -1,0 +1,95 @@
+// Transfers every network store shares (internal): retry pacing, reads that resume where a
+// broken connection stopped, and uploads whose body streams from the add pipeline.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "glance_store/store.h"
+#include "net/http.h"
+
+namespace glance_store::net {
+
+/// Sleeps before retry `attempt` (from 1): exponential from 100 ms up to 2 s, with jitter.
+void backoff(int attempt);
+
+/// A decimal header value (Content-Length, …), or nullopt when absent or malformed.
+std::optional<std::uint64_t> parse_u64(const std::string* text);
+
+/// `bytes=first-last`, or `bytes=first-` without a last byte.
+std::string range_header(std::uint64_t first, std::optional<std::uint64_t> last);
+
+/// Opens the rest of a body from absolute byte `from`: returns a stream positioned there
+/// (a 206), or throws Error (not resumable) or TransportError (retryable: try again).
+using Reopen = std::function<std::unique_ptr<ResponseStream>(std::uint64_t from)>;
+
+/// Delivers `length` bytes starting at `offset` of a remote object: the first response, then,
+/// when the connection breaks or ends early, a new request from where it stopped, at most
+/// `max_resumes` times. Never returns short data: when it cannot resume it throws
+/// Error(kBackendException) saying what was read.
+class ResumingReader final : public InputStream {
+ public:
+  ResumingReader(std::unique_ptr<ResponseStream> first, std::uint64_t offset, std::uint64_t length,
+                 int max_resumes, std::string what, Reopen reopen);
+  std::size_t read(std::span<std::byte> out) override;
+
+ private:
+  std::unique_ptr<ResponseStream> stream_;
+  std::uint64_t offset_;
+  std::uint64_t length_;
+  int max_resumes_;
+  std::string what_;
+  Reopen reopen_;
+  std::uint64_t delivered_ = 0;
+  int resumes_ = 0;
+};
+
+/// One request whose body of a known size streams from an add as it arrives (never held
+/// whole): a thread runs the request and libcurl takes the bytes from a short queue. The last
+/// byte is held back until finish(), so the server never has a complete body before the add
+/// has checked the size and the hashes: an add that fails leaves no object.
+class StreamingUpload {
+ public:
+  /// Starts `request` (its body fields are set here) with a body of `size` bytes.
+  StreamingUpload(HttpClient& http, Request request, std::uint64_t size);
+  /// Cancels the request unless finish() returned.
+  ~StreamingUpload();
+  StreamingUpload(const StreamingUpload&) = delete;
+  StreamingUpload& operator=(const StreamingUpload&) = delete;
+
+  /// Queues a chunk (waits while the queue is full). Returns false when the request has already
+  /// ended (the server answered early, or it failed): finish() tells how.
+  bool write(const DataChunk& chunk);
+  /// Releases the last byte and waits for the response. Throws TransportError.
+  Response finish();
+  /// Stops the request; the server sees an incomplete body. Never throws.
+  void cancel() noexcept;
+
+ private:
+  static constexpr std::size_t kQueued = 4;
+  void run(HttpClient& http, Request request);
+  std::size_t feed(std::span<std::byte> out);
+
+  std::uint64_t size_;
+  std::mutex mutex_;  // guards everything below but the thread
+  std::condition_variable changed_;
+  std::deque<DataChunk> queue_;
+  std::size_t front_offset_ = 0;
+  std::uint64_t sent_ = 0;
+  bool released_ = false;
+  bool cancelled_ = false;
+  bool ended_ = false;
+  Response response_;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: started once everything it uses exists
+};
+
+}  // namespace glance_store::net
