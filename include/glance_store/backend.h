@@ -61,17 +61,19 @@ class StoreRegistry {
   /// or, in legacy mode, scheme/type) or the default one, then checks the returned metadata.
   AddResult add(std::string_view image_id, InputStream& data, std::uint64_t size,
                 std::string_view hashing_algo = "sha512", std::string_view store_name = "",
-                const Verifier* verifier = nullptr) const;
+                const Verifier* verifier = nullptr, const RequestContext* context = nullptr) const;
   /// get_from_backend. With `store_name` the named store is used; without it, the stores of
   /// the URI's type are tried in turn (multi-store), skipping those that do not hold it.
   GetResult get(std::string_view uri, std::uint64_t offset = 0,
                 std::optional<std::uint64_t> length = std::nullopt,
-                std::string_view store_name = "") const;
-  std::uint64_t get_size(std::string_view uri, std::string_view store_name = "") const;
-  void remove(std::string_view uri, std::string_view store_name = "") const;
+                std::string_view store_name = "", const RequestContext* context = nullptr) const;
+  std::uint64_t get_size(std::string_view uri, std::string_view store_name = "",
+                         const RequestContext* context = nullptr) const;
+  void remove(std::string_view uri, std::string_view store_name = "",
+              const RequestContext* context = nullptr) const;
   void set_acls(std::string_view uri, bool is_public, const std::vector<std::string>& read_tenants,
-                const std::vector<std::string>& write_tenants,
-                std::string_view store_name = "") const;
+                const std::vector<std::string>& write_tenants, std::string_view store_name = "",
+                const RequestContext* context = nullptr) const;
 
  private:
   StoreRegistry() = default;

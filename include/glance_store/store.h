@@ -14,6 +14,7 @@
 
 #include "glance_store/capabilities.h"
 #include "glance_store/config.h"
+#include "glance_store/context.h"
 #include "glance_store/location.h"
 #include "glance_store/stream.h"
 
@@ -107,21 +108,25 @@ class Store {
   virtual std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const = 0;
 
   /// Streams an image, or `length` bytes of it from `offset`. Throws NotFound, Forbidden, …
+  /// `context` is the requesting user's (multi-tenant Swift needs it; others ignore it).
   GetResult get(const StoreLocation& location, std::uint64_t offset = 0,
-                std::optional<std::uint64_t> length = std::nullopt);
+                std::optional<std::uint64_t> length = std::nullopt,
+                const RequestContext* context = nullptr);
   /// The size of an image in bytes. Throws NotFound, …
-  std::uint64_t get_size(const StoreLocation& location);
+  std::uint64_t get_size(const StoreLocation& location, const RequestContext* context = nullptr);
   /// Deletes an image. Throws NotFound, Forbidden, StoreDeleteNotSupported, …
-  void remove(const StoreLocation& location);
+  void remove(const StoreLocation& location, const RequestContext* context = nullptr);
   /// Stores an image read once from `data`. `size` 0 means unknown; otherwise more or less
   /// data than declared fails with Invalid and leaves nothing behind. The hashing algorithm is
   /// checked before a byte is read (UnknownHashingAlgo).
   AddResult add(std::string_view image_id, InputStream& data, std::uint64_t size,
-                std::string_view hashing_algo = "sha512", const Verifier* verifier = nullptr);
+                std::string_view hashing_algo = "sha512", const Verifier* verifier = nullptr,
+                const RequestContext* context = nullptr);
   /// Grants access to tenants; a no-op for stores without ACLs.
   virtual void set_acls(const StoreLocation& location, bool is_public,
                         const std::vector<std::string>& read_tenants,
-                        const std::vector<std::string>& write_tenants);
+                        const std::vector<std::string>& write_tenants,
+                        const RequestContext* context = nullptr);
   /// The prefix of the locations this store writes (multi-store's url_prefix).
   virtual std::string url_prefix() const = 0;
   /// The store's `weight` option (multi-store), 0 otherwise.
@@ -138,11 +143,13 @@ class Store {
   /// Driver hooks, called after the capability checks.
   virtual void configure_add() = 0;
   virtual GetResult do_get(const StoreLocation& location, std::uint64_t offset,
-                           std::optional<std::uint64_t> length) = 0;
-  virtual std::uint64_t do_get_size(const StoreLocation& location) = 0;
-  virtual void do_remove(const StoreLocation& location) = 0;
+                           std::optional<std::uint64_t> length, const RequestContext* context) = 0;
+  virtual std::uint64_t do_get_size(const StoreLocation& location,
+                                    const RequestContext* context) = 0;
+  virtual void do_remove(const StoreLocation& location, const RequestContext* context) = 0;
   /// Prepares an add: chooses where it goes, checks for a Duplicate, opens the writer.
-  virtual std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size) = 0;
+  virtual std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size,
+                                                 const RequestContext* context) = 0;
 
  private:
   OptionReader options_;

@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "drivers/filesystem/filesystem.h"
 #include "drivers/s3/s3.h"
+#include "drivers/swift/swift.h"
 #include "glance_store/backend.h"
 #include "glance_store/error.h"
 
@@ -52,7 +53,8 @@ std::unique_ptr<Store> make_store(const std::string& type, OptionReader reader,
     return filesystem::make_filesystem_store(std::move(reader), backend_id, datadir, reserved);
   }
   if (type == "s3") return s3::make_s3_store(std::move(reader), backend_id);
-  return nullptr;  // swift and http drivers come in their own issues
+  if (type == "swift") return swift::make_swift_store(std::move(reader), backend_id);
+  return nullptr;  // the http driver comes in its own issue
 }
 
 Error unavailable(const std::string& name, const std::string& type) {
@@ -140,6 +142,16 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     }
     const auto& def = config.values(std::string(kLegacyGroup), "default_store");
     registry->default_name_ = def.empty() || def.back().empty() ? "file" : def.back();
+  }
+  // swift+config:// locations need a store's account references: the first Swift store's.
+  const StoreRegistry* self = registry.get();
+  for (const char* scheme : {"swift", "swift+http", "swift+https", "swift+config"}) {
+    registry->all_schemes_.add(scheme, [self](std::string_view uri) {
+      for (const auto& e : self->entries_) {
+        if (e->store && e->type == "swift") return e->store->parse_location(uri);
+      }
+      return swift::parse_swift_location(uri);
+    });
   }
   return registry;
 }
@@ -283,29 +295,32 @@ auto StoreRegistry::with_store_for(std::string_view uri, std::string_view store_
 
 AddResult StoreRegistry::add(std::string_view image_id, InputStream& data, std::uint64_t size,
                              std::string_view hashing_algo, std::string_view store_name,
-                             const Verifier* verifier) const {
+                             const Verifier* verifier, const RequestContext* context) const {
   Store& store = store_name.empty() ? default_store() : store_by_name(store_name);
-  AddResult result = store.add(image_id, data, size, hashing_algo, verifier);
+  AddResult result = store.add(image_id, data, size, hashing_algo, verifier, context);
   check_location_metadata(result.metadata, store.type());
   return result;
 }
 
 GetResult StoreRegistry::get(std::string_view uri, std::uint64_t offset,
-                             std::optional<std::uint64_t> length,
-                             std::string_view store_name) const {
+                             std::optional<std::uint64_t> length, std::string_view store_name,
+                             const RequestContext* context) const {
   return with_store_for(uri, store_name, [&](Store& store, const StoreLocation& loc) {
-    return store.get(loc, offset, length);
+    return store.get(loc, offset, length, context);
   });
 }
 
-std::uint64_t StoreRegistry::get_size(std::string_view uri, std::string_view store_name) const {
-  return with_store_for(
-      uri, store_name, [&](Store& store, const StoreLocation& loc) { return store.get_size(loc); });
+std::uint64_t StoreRegistry::get_size(std::string_view uri, std::string_view store_name,
+                                      const RequestContext* context) const {
+  return with_store_for(uri, store_name, [&](Store& store, const StoreLocation& loc) {
+    return store.get_size(loc, context);
+  });
 }
 
-void StoreRegistry::remove(std::string_view uri, std::string_view store_name) const {
+void StoreRegistry::remove(std::string_view uri, std::string_view store_name,
+                           const RequestContext* context) const {
   with_store_for(uri, store_name, [&](Store& store, const StoreLocation& loc) {
-    store.remove(loc);
+    store.remove(loc, context);
     return 0;
   });
 }
@@ -313,9 +328,9 @@ void StoreRegistry::remove(std::string_view uri, std::string_view store_name) co
 void StoreRegistry::set_acls(std::string_view uri, bool is_public,
                              const std::vector<std::string>& read_tenants,
                              const std::vector<std::string>& write_tenants,
-                             std::string_view store_name) const {
+                             std::string_view store_name, const RequestContext* context) const {
   with_store_for(uri, store_name, [&](Store& store, const StoreLocation& loc) {
-    store.set_acls(loc, is_public, read_tenants, write_tenants);
+    store.set_acls(loc, is_public, read_tenants, write_tenants, context);
     return 0;
   });
 }

@@ -47,7 +47,7 @@ void Store::configure(bool rethrow) {
 }
 
 GetResult Store::get(const StoreLocation& location, std::uint64_t offset,
-                     std::optional<std::uint64_t> length) {
+                     std::optional<std::uint64_t> length, const RequestContext* context) {
   if (length && *length == 0) length.reset();  // as glance_store: a zero length means "all"
   std::uint32_t needed = bits(Capability::kReadAccess);
   if (offset != 0) needed |= bits(Capability::kReadOffset);
@@ -61,20 +61,23 @@ GetResult Store::get(const StoreLocation& location, std::uint64_t offset,
     }
     throw Error(ErrorKind::kStoreGetNotSupported, "");
   }
-  return do_get(location, offset, length);
+  return do_get(location, offset, length, context);
 }
 
-std::uint64_t Store::get_size(const StoreLocation& location) { return do_get_size(location); }
+std::uint64_t Store::get_size(const StoreLocation& location, const RequestContext* context) {
+  return do_get_size(location, context);
+}
 
-void Store::remove(const StoreLocation& location) {
+void Store::remove(const StoreLocation& location, const RequestContext* context) {
   if (!capabilities_.is_capable(Capability::kWriteAccess)) {
     throw Error(ErrorKind::kStoreDeleteNotSupported, "");
   }
-  do_remove(location);
+  do_remove(location, context);
 }
 
 AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t size,
-                     std::string_view hashing_algo, const Verifier* verifier) {
+                     std::string_view hashing_algo, const Verifier* verifier,
+                     const RequestContext* context) {
   if (!capabilities_.is_capable(Capability::kWriteAccess)) {
     std::string message(default_message(ErrorKind::kStoreAddDisabled));
     if (!add_disabled_reason_.empty()) message += " Reason: " + add_disabled_reason_;
@@ -86,7 +89,7 @@ AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t
   std::unique_ptr<Hasher> multihash;
   if (hashing_algo != "md5") multihash = Hasher::create(hashing_algo);
 
-  auto writer = begin_add(image_id, size);
+  auto writer = begin_add(image_id, size, context);
   auto piped =
       internal::run_add_pipeline(data, size, *md5, multihash.get(), verifier, *writer, pipeline_);
   AddResult result;
@@ -102,7 +105,8 @@ AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t
 
 void Store::set_acls(const StoreLocation& /*location*/, bool /*is_public*/,
                      const std::vector<std::string>& /*read_tenants*/,
-                     const std::vector<std::string>& /*write_tenants*/) {
+                     const std::vector<std::string>& /*write_tenants*/,
+                     const RequestContext* /*context*/) {
   internal::logger()->debug("Skipping store.set_acls... not implemented");
 }
 

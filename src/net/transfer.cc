@@ -10,6 +10,12 @@
 
 namespace glance_store::net {
 
+Error transport_error(std::string_view what, const TransportError& e) {
+  // libcurl's text names the host and port, never the credentials (they are in headers).
+  return {e.tls() ? ErrorKind::kBadStoreConfiguration : ErrorKind::kRemoteServiceUnavailable,
+          std::string(what) + ": " + e.what()};
+}
+
 void backoff(int attempt) {
   thread_local std::minstd_rand random(std::random_device{}());
   const int base_ms = std::min(2000, 100 << std::min(std::max(attempt, 1) - 1, 5));

@@ -13,10 +13,15 @@
 #include <string>
 #include <thread>
 
+#include "glance_store/error.h"
 #include "glance_store/store.h"
 #include "net/http.h"
 
 namespace glance_store::net {
+
+/// The Error a transport failure becomes, prefixed by `what`: BadStoreConfiguration for a TLS
+/// failure (a certificate the configuration does not trust), else RemoteServiceUnavailable.
+Error transport_error(std::string_view what, const TransportError& e);
 
 /// Sleeps before retry `attempt` (from 1): exponential from 100 ms up to 2 s, with jitter.
 void backoff(int attempt);

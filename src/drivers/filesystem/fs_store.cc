@@ -242,7 +242,8 @@ std::uint64_t FilesystemStore::image_size(const ResolvedPath& path) const {
 }
 
 GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t offset,
-                                  std::optional<std::uint64_t> length) {
+                                  std::optional<std::uint64_t> length,
+                                  const RequestContext* /*context*/) {
   const ResolvedPath path = resolve(location);
   const std::uint64_t size = image_size(path);
   const int fd = ::open(path.real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -262,11 +263,12 @@ GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t o
           deliver};
 }
 
-std::uint64_t FilesystemStore::do_get_size(const StoreLocation& location) {
+std::uint64_t FilesystemStore::do_get_size(const StoreLocation& location,
+                                           const RequestContext* /*context*/) {
   return image_size(resolve(location));
 }
 
-void FilesystemStore::do_remove(const StoreLocation& location) {
+void FilesystemStore::do_remove(const StoreLocation& location, const RequestContext* /*context*/) {
   const ResolvedPath path = resolve(location);
   (void)image_size(path);  // NotFound, or Forbidden for a symbolic link
   executor_->run<int>([sys = syscalls_, path]() -> int {
@@ -294,7 +296,8 @@ nlohmann::json FilesystemStore::metadata_for(const std::string& path) const {
 }
 
 std::unique_ptr<ImageWriter> FilesystemStore::begin_add(std::string_view image_id,
-                                                        std::uint64_t size) {
+                                                        std::uint64_t size,
+                                                        const RequestContext* /*context*/) {
   validate_image_id(image_id);
   const std::string dir = choose_datadir(size);
   for (const auto& candidate : datadirs()) {

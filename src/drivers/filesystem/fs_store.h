@@ -43,10 +43,11 @@ class FilesystemStore final : public Store {
  protected:
   void configure_add() override;
   GetResult do_get(const StoreLocation& location, std::uint64_t offset,
-                   std::optional<std::uint64_t> length) override;
-  std::uint64_t do_get_size(const StoreLocation& location) override;
-  void do_remove(const StoreLocation& location) override;
-  std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size) override;
+                   std::optional<std::uint64_t> length, const RequestContext* context) override;
+  std::uint64_t do_get_size(const StoreLocation& location, const RequestContext* context) override;
+  void do_remove(const StoreLocation& location, const RequestContext* context) override;
+  std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size,
+                                         const RequestContext* context) override;
 
  private:
   struct ResolvedPath {

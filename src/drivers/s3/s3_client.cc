@@ -67,12 +67,6 @@ S3Failure parse_failure(long status, std::string_view body) {
   return failure;
 }
 
-Error transport_error(std::string_view what, const net::TransportError& e) {
-  // libcurl's text names the host and port, never the credentials (they are in headers).
-  return {e.tls() ? ErrorKind::kBadStoreConfiguration : ErrorKind::kRemoteServiceUnavailable,
-          std::string(what) + ": " + e.what()};
-}
-
 S3Client::S3Client(std::shared_ptr<net::HttpClient> http, int max_retries)
     : http_(std::move(http)), max_retries_(max_retries) {}
 

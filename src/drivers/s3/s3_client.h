@@ -15,6 +15,7 @@
 #include "glance_store/error.h"
 #include "glance_store/stream.h"
 #include "net/http.h"
+#include "net/transfer.h"
 
 namespace glance_store::s3 {
 
@@ -78,7 +79,6 @@ class S3Client {
   int max_retries_;
 };
 
-/// Error for a failed transport, with the target named but never a credential.
-Error transport_error(std::string_view what, const net::TransportError& e);
+using net::transport_error;
 
 }  // namespace glance_store::s3

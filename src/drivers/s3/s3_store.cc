@@ -59,12 +59,14 @@ class S3Store final : public Store {
   }
 
   GetResult do_get(const StoreLocation& location, std::uint64_t offset,
-                   std::optional<std::uint64_t> length) override {
+                   std::optional<std::uint64_t> length,
+                   const RequestContext* /*context*/) override {
     const auto& loc = as_s3(location);
     return client_->get_object(endpoint_for(loc), loc.bucket(), loc.key(), offset, length);
   }
 
-  std::uint64_t do_get_size(const StoreLocation& location) override {
+  std::uint64_t do_get_size(const StoreLocation& location,
+                            const RequestContext* /*context*/) override {
     const auto& loc = as_s3(location);
     const net::Response head = head_object(endpoint_for(loc), loc.bucket(), loc.key());
     if (head.status == 404) throw not_found_error(loc.key());
@@ -75,7 +77,7 @@ class S3Store final : public Store {
     return std::stoull(*length);
   }
 
-  void do_remove(const StoreLocation& location) override {
+  void do_remove(const StoreLocation& location, const RequestContext* /*context*/) override {
     const auto& loc = as_s3(location);
     const Endpoint endpoint = endpoint_for(loc);
     const net::Response head = head_object(endpoint, loc.bucket(), loc.key());
@@ -90,7 +92,8 @@ class S3Store final : public Store {
     }
   }
 
-  std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size) override {
+  std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size,
+                                         const RequestContext* /*context*/) override {
     const auto location =
         S3Location::for_new_image(*options_.host, *options_.access_key, *options_.secret_key,
                                   *options_.bucket, std::string(image_id));

@@ -1,0 +1,282 @@
+#include "drivers/swift/swift_session.h"
+
+#include <ctime>
+#include <thread>
+
+#include "core/log.h"
+#include "glance_store/error.h"
+#include "net/transfer.h"
+
+namespace glance_store::swift {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+// "2026-11-21T12:00:00.000000Z" → a time point; nullopt when it does not parse.
+std::optional<Clock::time_point> parse_iso8601(const std::string& text) {
+  std::tm tm{};
+  if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return std::nullopt;
+  return Clock::from_time_t(timegm(&tm));
+}
+
+std::string interface_name(std::string_view endpoint_type) {
+  if (endpoint_type.ends_with("URL")) endpoint_type.remove_suffix(3);
+  return std::string(endpoint_type);
+}
+
+Error auth_failure(const Credentials& c, long status, std::string_view body) {
+  const std::string who = c.application_credential_id
+                              ? "application credential " + *c.application_credential_id
+                              : "user " + c.user;
+  const ErrorKind kind = status == 401 || status == 403 ? ErrorKind::kAuthorizationFailure
+                         : status == 404                ? ErrorKind::kAuthUrlNotFound
+                         : status == 400                ? ErrorKind::kAuthBadRequest
+                                                        : ErrorKind::kBackendException;
+  return {kind, "Swift authentication of " + who + " at " + c.auth_url +
+                    " failed: " + describe_failure(status, body)};
+}
+
+net::Response post_auth(net::HttpClient& http, const net::Request& request, const Credentials& c) {
+  try {
+    return http.perform(request);
+  } catch (const net::TransportError& e) {
+    throw net::transport_error("Swift authentication at " + c.auth_url + " failed", e);
+  }
+}
+
+Token authenticate_v1(net::HttpClient& http, const Credentials& c) {
+  net::Request request;
+  request.url = c.auth_url;
+  request.headers = {{"X-Auth-User", c.user}, {"X-Auth-Key", c.key}};
+  const net::Response response = post_auth(http, request, c);
+  if (response.status < 200 || response.status >= 300) {
+    throw auth_failure(c, response.status, response.body);
+  }
+  const std::string* token = response.header("x-auth-token");
+  const std::string* storage = response.header("x-storage-url");
+  if (token == nullptr || storage == nullptr) {
+    throw Error(ErrorKind::kBackendException,
+                "Swift authentication at " + c.auth_url + " returned no token or storage URL");
+  }
+  Token out{*token, *storage, std::nullopt};
+  if (const auto seconds = net::parse_u64(response.header("x-auth-token-expires"))) {
+    out.expires_at = Clock::now() + std::chrono::seconds(*seconds);
+  }
+  return out;
+}
+
+nlohmann::json domain(const std::optional<std::string>& id,
+                      const std::optional<std::string>& name) {
+  if (id) return {{"id", *id}};
+  if (name) return {{"name", *name}};
+  return {{"id", "default"}};
+}
+
+Token authenticate_v3(net::HttpClient& http, const Credentials& c, const EndpointChoice& choice) {
+  nlohmann::json auth;
+  if (c.application_credential_id && c.application_credential_secret) {
+    // An application credential carries its own project: no scope.
+    auth["identity"] = {
+        {"methods", {"application_credential"}},
+        {"application_credential",
+         {{"id", *c.application_credential_id}, {"secret", *c.application_credential_secret}}}};
+  } else {
+    auth["identity"] = {{"methods", {"password"}},
+                        {"password",
+                         {{"user",
+                           {{"name", c.user},
+                            {"domain", domain(c.user_domain_id, c.user_domain_name)},
+                            {"password", c.key}}}}}};
+    if (c.project_id) {
+      auth["scope"] = {{"project", {{"id", *c.project_id}}}};
+    } else if (c.project_name) {
+      auth["scope"] = {{"project",
+                        {{"name", *c.project_name},
+                         {"domain", domain(c.project_domain_id, c.project_domain_name)}}}};
+    }
+  }
+  const std::string body = nlohmann::json{{"auth", auth}}.dump();
+  net::Request request;
+  request.method = "POST";
+  request.url = keystone_tokens_url(c.auth_url);
+  request.headers = {{"Content-Type", "application/json"}};
+  request.body = std::as_bytes(std::span(body));
+  const net::Response response = post_auth(http, request, c);
+  if (response.status != 201 && response.status != 200) {
+    throw auth_failure(c, response.status, response.body);
+  }
+  const std::string* token = response.header("x-subject-token");
+  const auto json = nlohmann::json::parse(response.body, nullptr, false);
+  if (token == nullptr || json.is_discarded() || !json.contains("token")) {
+    throw Error(ErrorKind::kBackendException,
+                "Keystone at " + c.auth_url + " returned no usable token");
+  }
+  Token out{*token, "", std::nullopt};
+  if (json["token"].contains("expires_at") && json["token"]["expires_at"].is_string()) {
+    out.expires_at = parse_iso8601(json["token"]["expires_at"].get<std::string>());
+  }
+  if (choice.override_url) {
+    out.storage_url = *choice.override_url;
+  } else {
+    const auto url = find_endpoint(json["token"].value("catalog", nlohmann::json::array()), choice);
+    if (!url) {
+      throw Error(ErrorKind::kBackendException,
+                  "Cannot find swift service endpoint : no " + choice.service_type + " endpoint (" +
+                      choice.interface + (choice.region ? ", region " + *choice.region : "") +
+                      ") in the catalog");
+    }
+    out.storage_url = *url;
+  }
+  return out;
+}
+
+bool is_transient(long status) { return status >= 500 || status == 429 || status == 408; }
+
+long status_of(const net::Response& response) { return response.status; }
+long status_of(const net::ResponseStream& stream) { return stream.status(); }
+
+}  // namespace
+
+std::string describe_failure(long status, std::string_view body) {
+  std::string out = "HTTP " + std::to_string(status);
+  // Swift's error bodies are short text or HTML; keep the start of them.
+  std::string text;
+  for (const char c : body.substr(0, 200)) text += (c == '\n' || c == '\r') ? ' ' : c;
+  if (!text.empty()) out += ": " + text;
+  return out;
+}
+
+std::optional<std::string> find_endpoint(const nlohmann::json& catalog,
+                                         const EndpointChoice& choice) {
+  if (!catalog.is_array()) return std::nullopt;
+  const std::string interface = interface_name(choice.interface);
+  for (const auto& service : catalog) {
+    if (!service.is_object() || service.value("type", "") != choice.service_type) continue;
+    for (const auto& endpoint : service.value("endpoints", nlohmann::json::array())) {
+      if (!endpoint.is_object()) continue;
+      const std::string region = endpoint.contains("region") && endpoint["region"].is_string()
+                                     ? endpoint["region"].get<std::string>()
+                                     : endpoint.value("region_id", "");
+      if (choice.region && region != *choice.region) continue;
+      if (endpoint.contains(choice.interface)) return endpoint[choice.interface].get<std::string>();
+      if (endpoint.value("interface", "") == interface && endpoint.contains("url")) {
+        return endpoint["url"].get<std::string>();
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string keystone_tokens_url(std::string_view auth_url) {
+  while (auth_url.ends_with('/')) auth_url.remove_suffix(1);
+  std::string base(auth_url);
+  if (base.ends_with("/v2.0")) {
+    base.resize(base.size() - 5);
+    base += "/v3";
+  } else if (!base.ends_with("/v3")) {
+    base += "/v3";
+  }
+  return base + "/auth/tokens";
+}
+
+Token authenticate(net::HttpClient& http, const Credentials& credentials,
+                   const EndpointChoice& choice) {
+  Token token = credentials.v1 ? authenticate_v1(http, credentials)
+                               : authenticate_v3(http, credentials, choice);
+  if (credentials.v1 && choice.override_url) token.storage_url = *choice.override_url;
+  while (token.storage_url.ends_with('/')) token.storage_url.pop_back();
+  return token;
+}
+
+Session::Session(std::shared_ptr<net::HttpClient> http, Credentials credentials,
+                 EndpointChoice choice, std::chrono::seconds expire_soon, int max_retries)
+    : http_(std::move(http)),
+      credentials_(std::move(credentials)),
+      choice_(std::move(choice)),
+      expire_soon_(expire_soon),
+      max_retries_(max_retries) {}
+
+Session::Session(std::shared_ptr<net::HttpClient> http, std::string token, std::string storage_url,
+                 int max_retries)
+    : http_(std::move(http)), max_retries_(max_retries) {
+  while (storage_url.ends_with('/')) storage_url.pop_back();
+  token_ = Token{std::move(token), std::move(storage_url), std::nullopt};
+}
+
+Token Session::token() {
+  std::lock_guard lock(mutex_);
+  const bool expiring =
+      token_ && token_->expires_at && *token_->expires_at - Clock::now() <= expire_soon_;
+  if (credentials_ && (!token_ || expiring)) {
+    if (token_) internal::logger()->debug("Swift token expires soon; renewing it");
+    token_ = authenticate(*http_, *credentials_, choice_);
+    ++authentications_;
+  }
+  return *token_;
+}
+
+int Session::authentications() const {
+  std::lock_guard lock(mutex_);
+  return authentications_;
+}
+
+void Session::refused(const std::string& token_value) {
+  std::lock_guard lock(mutex_);
+  // Only the token that was refused is dropped: another thread may have renewed it already.
+  if (credentials_ && token_ && token_->value == token_value) token_.reset();
+}
+
+net::Request Session::build(const SwiftRequest& request, const Token& token) const {
+  net::Request out;
+  out.method = request.method;
+  out.url = token.storage_url;
+  if (!request.container.empty()) out.url += "/" + net::uri_encode(request.container, false);
+  if (!request.object.empty()) out.url += "/" + net::uri_encode(request.object, true);
+  if (!request.query.empty()) out.url += "?" + request.query;
+  out.headers = request.headers;
+  out.headers.emplace_back("X-Auth-Token", token.value);
+  out.body = request.body;
+  if ((request.method == "PUT" || request.method == "POST") && request.body.empty()) {
+    out.body_size = 0;
+  }
+  return out;
+}
+
+template <typename Send>
+auto Session::with_retries(const SwiftRequest& request, std::string_view what, Send&& send) {
+  bool renewed = false;
+  for (int attempt = 0;; ++attempt) {
+    const Token current = token();
+    try {
+      auto response = send(build(request, current));
+      const long status = status_of(*response);
+      if (status == 401 && credentials_ && !renewed) {
+        internal::logger()->info("Swift refused the token ({}); authenticating again", what);
+        refused(current.value);
+        renewed = true;
+        --attempt;
+        continue;
+      }
+      if (!is_transient(status) || attempt >= max_retries_) return response;
+      internal::logger()->warn("{}: Swift answered HTTP {}; retrying", what, status);
+    } catch (const net::TransportError& e) {
+      if (!e.retryable() || attempt >= max_retries_) throw net::transport_error(what, e);
+      internal::logger()->warn("{}: {}; retrying", what, e.what());
+    }
+    net::backoff(attempt + 1);
+  }
+}
+
+net::Response Session::call(const SwiftRequest& request, std::string_view what) {
+  auto result = with_retries(request, what, [this](const net::Request& r) {
+    return std::make_unique<net::Response>(http_->perform(r));
+  });
+  return std::move(*result);
+}
+
+std::unique_ptr<net::ResponseStream> Session::open(const SwiftRequest& request,
+                                                   std::string_view what) {
+  return with_retries(request, what, [this](const net::Request& r) { return http_->open(r); });
+}
+
+}  // namespace glance_store::swift

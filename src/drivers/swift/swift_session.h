@@ -1,0 +1,117 @@
+// Authentication with Swift (v1.0 tempauth, or Keystone v3) and the requests of one account
+// made with its token, refreshed before it expires or when refused (internal).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "net/http.h"
+
+namespace glance_store::swift {
+
+/// Who authenticates, and where.
+struct Credentials {
+  std::string auth_url;  ///< with its scheme
+  bool v1 = false;       ///< Swift's v1.0 auth (tempauth) instead of Keystone v3
+  std::string user;      ///< v1: `account:user`; v3: the user name
+  std::string key;
+  std::optional<std::string> project_name;  ///< v3 password auth: the project to scope to
+  std::optional<std::string> project_id;
+  std::optional<std::string> user_domain_id;
+  std::optional<std::string> user_domain_name;
+  std::optional<std::string> project_domain_id;
+  std::optional<std::string> project_domain_name;
+  std::optional<std::string> application_credential_id;
+  std::optional<std::string> application_credential_secret;
+};
+
+/// Which catalog endpoint is the object store.
+struct EndpointChoice {
+  std::string service_type = "object-store";
+  std::string interface = "publicURL";  ///< publicURL, internalURL or adminURL
+  std::optional<std::string> region;
+  std::optional<std::string> override_url;  ///< swift_store_endpoint: no catalog lookup
+};
+
+struct Token {
+  std::string value;
+  std::string storage_url;
+  std::optional<std::chrono::system_clock::time_point> expires_at;
+};
+
+/// The object-store URL in a Keystone catalog (v3 or v2 form), or nullopt.
+std::optional<std::string> find_endpoint(const nlohmann::json& catalog,
+                                         const EndpointChoice& choice);
+
+/// The Keystone v3 token URL for an auth address: `…/v3/auth/tokens` (a `/v2.0` suffix is
+/// replaced, a bare address gets `/v3`).
+std::string keystone_tokens_url(std::string_view auth_url);
+
+/// Authenticates once. Throws Error: AuthorizationFailure when the credentials are refused,
+/// BackendException when no endpoint is found, RemoteServiceUnavailable when the auth service
+/// cannot be reached.
+Token authenticate(net::HttpClient& http, const Credentials& credentials,
+                   const EndpointChoice& choice);
+
+/// One request to the object store, relative to the account's storage URL.
+struct SwiftRequest {
+  std::string method = "GET";
+  std::string container = {};
+  std::string object = {};  ///< empty: the container itself
+  std::string query = {};   ///< without '?', already encoded
+  net::Headers headers = {};
+  std::span<const std::byte> body = {};
+};
+
+/// The requests of one account. With credentials, the token is renewed when it expires
+/// within `expire_soon` or when the server refuses it (401); with a fixed token (a user's, in
+/// multi-tenant mode) there is nothing to renew.
+class Session {
+ public:
+  Session(std::shared_ptr<net::HttpClient> http, Credentials credentials, EndpointChoice choice,
+          std::chrono::seconds expire_soon, int max_retries);
+  Session(std::shared_ptr<net::HttpClient> http, std::string token, std::string storage_url,
+          int max_retries);
+
+  /// A token valid for at least expire_soon (authenticating when needed).
+  Token token();
+  /// Sends a request whose body (if any) is in memory: transient failures (transport, 5xx,
+  /// 429) are retried with backoff, a 401 renews the token once. Throws Error (transport
+  /// failures as RemoteServiceUnavailable, TLS ones as BadStoreConfiguration) prefixed by
+  /// `what`; any HTTP status is returned.
+  net::Response call(const SwiftRequest& request, std::string_view what);
+  /// As call(), for a response read as a stream.
+  std::unique_ptr<net::ResponseStream> open(const SwiftRequest& request, std::string_view what);
+  /// The request with the token, for a caller that sends it itself (a streamed body).
+  net::Request build(const SwiftRequest& request, const Token& token) const;
+
+  net::HttpClient& http() { return *http_; }
+  int max_retries() const { return max_retries_; }
+  /// Tokens obtained so far (tests check renewals).
+  int authentications() const;
+
+ private:
+  void refused(const std::string& token_value);
+  template <typename Send>
+  auto with_retries(const SwiftRequest& request, std::string_view what, Send&& send);
+
+  std::shared_ptr<net::HttpClient> http_;
+  std::optional<Credentials> credentials_;
+  EndpointChoice choice_;
+  std::chrono::seconds expire_soon_{60};
+  int max_retries_;
+  mutable std::mutex mutex_;  // guards token_ and authentications_
+  std::optional<Token> token_;
+  int authentications_ = 0;
+};
+
+/// "HTTP 404" plus the start of the body, for messages.
+std::string describe_failure(long status, std::string_view body);
+
+}  // namespace glance_store::swift

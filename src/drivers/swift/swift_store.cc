@@ -1,0 +1,492 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "core/log.h"
+#include "drivers/swift/swift.h"
+#include "drivers/swift/swift_location.h"
+#include "drivers/swift/swift_options.h"
+#include "drivers/swift/swift_references.h"
+#include "drivers/swift/swift_session.h"
+#include "drivers/swift/swift_writer.h"
+#include "glance_store/error.h"
+#include "net/transfer.h"
+
+namespace glance_store::swift {
+namespace {
+
+constexpr std::uint32_t kCapabilities =
+    bits(Capability::kReadRandom) | bits(Capability::kWriteAccess);
+
+const SwiftLocation& as_swift(const StoreLocation& location) {
+  const auto* loc = dynamic_cast<const SwiftLocation*>(&location);
+  if (loc == nullptr) throw Error(ErrorKind::kBadStoreUri, "not a Swift location");
+  return *loc;
+}
+
+// `a=b&c=d` with the values encoded.
+std::string query(std::initializer_list<std::pair<std::string_view, std::string_view>> items) {
+  std::string out;
+  for (const auto& [name, value] : items) {
+    if (!out.empty()) out += '&';
+    out += std::string(name) + "=" + net::uri_encode(value, false);
+  }
+  return out;
+}
+
+class SwiftStore final : public Store {
+ public:
+  SwiftStore(OptionReader options, std::string backend_id)
+      : Store(std::move(options), std::move(backend_id),
+              {"swift+https", "swift", "swift+http", "swift+config"}, kCapabilities) {}
+
+  std::string_view type() const override { return "swift"; }
+  std::string_view config_name() const override { return "swift"; }
+
+  std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const override {
+    std::lock_guard lock(mutex_);
+    return SwiftLocation::parse(uri, references_);
+  }
+
+  std::string url_prefix() const override {
+    std::lock_guard lock(mutex_);
+    if (options_.multi_tenant) return "";
+    const auto ref = references_.find(options_.default_reference);
+    if (ref == references_.end() || !options_.container) return "";
+    std::string uri =
+        SwiftLocation::for_new_image(options_.default_reference, ref->second,
+                                     options_.config_file.has_value(), *options_.container, "")
+            ->uri();
+    uri.pop_back();  // the empty object's '/'
+    return uri;
+  }
+
+  void set_acls(const StoreLocation& location, bool is_public,
+                const std::vector<std::string>& read_tenants,
+                const std::vector<std::string>& write_tenants,
+                const RequestContext* context) override {
+    if (!options_.multi_tenant) {
+      Store::set_acls(location, is_public, read_tenants, write_tenants, context);
+      return;
+    }
+    const auto& loc = as_swift(location);
+    auto session = session_for(loc, context);
+    const auto join = [](const std::vector<std::string>& tenants) {
+      std::string out;
+      for (const auto& t : tenants) out += (out.empty() ? "" : ",") + t + ":*";
+      return out;
+    };
+    std::vector<std::string> writers = write_tenants;
+    writers.insert(writers.end(), options_.admin_tenants.begin(), options_.admin_tenants.end());
+    SwiftRequest post{.method = "POST", .container = loc.container()};
+    post.headers = {{"X-Container-Read", is_public ? "*:*" : join(read_tenants)},
+                    {"X-Container-Write", join(writers)}};
+    const net::Response response = session->call(post, "Setting the ACLs of " + loc.container());
+    if (response.status == 404)
+      throw Error(ErrorKind::kNotFound, "Swift could not find image at URI.");
+    if (response.status >= 300) {
+      throw Error(ErrorKind::kBackendException,
+                  "Setting the ACLs of container " + loc.container() +
+                      " failed: " + describe_failure(response.status, response.body));
+    }
+  }
+
+ protected:
+  void configure_add() override {
+    SwiftOptions options = SwiftOptions::read(this->options());
+    net::HttpOptions http;
+    http.ca_file = options.cacert;
+    http.verify_tls = !options.auth_insecure;
+    http.stall_timeout_s = options.timeout;
+    http.connect_timeout_s = std::min<std::int64_t>(options.timeout, 30);
+    {
+      std::lock_guard lock(mutex_);
+      options_ = options;
+      http_ = std::make_shared<net::HttpClient>(std::move(http));
+      sessions_.clear();
+      references_.clear();
+    }
+    if (options.multi_tenant && options.config_file) {
+      throw bad_store_configuration_error(
+          "swift",
+          "Swift multi-tenant store cannot be configured to work with swift+config. The Swift "
+          "multi-tenant store keeps images in the account of the user who adds them; "
+          "swift_store_config_file names accounts for a single-tenant store: unset one of them.");
+    }
+    SwiftReferences references = read_references(this->options());
+    {
+      std::lock_guard lock(mutex_);
+      references_ = references;
+    }
+    if (options.buffer_on_upload) check_buffer_dir(options);
+    if (options.multi_tenant) return;
+    const auto ref = references.find(options.default_reference);
+    if (ref == references.end() || ref->second.auth_address.empty()) {
+      throw bad_store_configuration_error("swift",
+                                          "A value for swift_store_auth_address is required.");
+    }
+    const SwiftReference& r = ref->second;
+    const bool password = (r.user && !r.user->empty()) || (r.key && !r.key->empty());
+    if (!password && !r.uses_application_credential()) {
+      throw bad_store_configuration_error(
+          "swift",
+          "A value for swift_store_ref_params (user/key or application credentials) is required.");
+    }
+  }
+
+  GetResult do_get(const StoreLocation& location, std::uint64_t offset,
+                   std::optional<std::uint64_t> length, const RequestContext* context) override {
+    const auto& loc = as_swift(location);
+    auto session = session_for(loc, context);
+    SwiftRequest get{.method = "GET", .container = loc.container(), .object = loc.object()};
+    const bool ranged = offset != 0 || length.has_value();
+    if (ranged) {
+      get.headers.emplace_back(
+          "Range",
+          net::range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
+    }
+    const std::string what = "Swift object " + loc.container() + "/" + loc.object();
+    auto stream = session->open(get, "GET of " + what);
+    const long status = stream->status();
+    if (status == 404)
+      throw Error(ErrorKind::kNotFound, "Swift could not find object " + loc.object() + ".");
+    if (status == 416) {
+      GetResult empty;
+      empty.stream = std::make_unique<MemoryInputStream>("");
+      return empty;
+    }
+    if (status != 200 && status != 206) throw read_error(what, status, stream->read_rest());
+    if (ranged && status == 200 && offset != 0) {
+      throw Error(ErrorKind::kBackendException, what + ": the server ignored the Range asked");
+    }
+    const auto content_length = net::parse_u64(stream->header("content-length"));
+    if (!content_length) {
+      throw Error(ErrorKind::kBackendException, what + ": the response has no Content-Length");
+    }
+    // A broken read resumes where it stopped; a plain object must still be the same one
+    // (If-Match on its ETag); a large object's ETag is not its content's, so it has none.
+    std::string etag;
+    if (stream->header("etag") && !stream->header("x-object-manifest") &&
+        !stream->header("x-static-large-object")) {
+      etag = *stream->header("etag");
+    }
+    const std::uint64_t last = offset + *content_length - 1;
+    auto reopen = [session, get, etag, last, what](std::uint64_t from) {
+      SwiftRequest resume = get;
+      resume.headers = {{"Range", net::range_header(from, last)}};
+      if (!etag.empty()) resume.headers.emplace_back("If-Match", etag);
+      auto again = session->open(resume, "resuming the GET of " + what);
+      if (again->status() == 206) return again;
+      const std::string body = again->read_rest();
+      if (again->status() == 412) {
+        throw Error(ErrorKind::kBackendException, what + " changed while it was read");
+      }
+      throw Error(ErrorKind::kBackendException, "Resuming the read of " + what + " failed: " +
+                                                    describe_failure(again->status(), body));
+    };
+    GetResult result;
+    result.size = *content_length;
+    const int resumes = static_cast<int>(std::max(options_.retry_get_count, options_.max_retries));
+    result.stream = std::make_unique<net::ResumingReader>(std::move(stream), offset,
+                                                          *content_length, resumes, what, reopen);
+    return result;
+  }
+
+  std::uint64_t do_get_size(const StoreLocation& location, const RequestContext* context) override {
+    const auto& loc = as_swift(location);
+    const net::Response head = head_object(*session_for(loc, context), loc);
+    if (head.status == 404)
+      throw Error(ErrorKind::kNotFound, "Swift could not find object " + loc.object() + ".");
+    const auto size = net::parse_u64(head.header("content-length"));
+    if (!size) {
+      throw Error(ErrorKind::kBackendException, "Swift HEAD of " + loc.object() + " gave no size");
+    }
+    return *size;
+  }
+
+  void do_remove(const StoreLocation& location, const RequestContext* context) override {
+    const auto& loc = as_swift(location);
+    auto session = session_for(loc, context);
+    const net::Response head = head_object(*session, loc);
+    const std::string* slo = head.header("x-static-large-object");
+    std::string slo_value = slo ? *slo : "";
+    std::transform(slo_value.begin(), slo_value.end(), slo_value.begin(), ::tolower);
+    SwiftRequest remove{.method = "DELETE", .container = loc.container(), .object = loc.object()};
+    if (head.status != 404 && slo_value == "true") {
+      remove.query = "multipart-manifest=delete";
+    } else if (const std::string* dlo = head.header("x-object-manifest");
+               head.status != 404 && dlo != nullptr) {
+      delete_segments(*session, *dlo);
+    }
+    const net::Response response = session->call(remove, "Deleting Swift object " + loc.object());
+    if (response.status == 404)
+      throw Error(ErrorKind::kNotFound, "Swift could not find image at URI.");
+    if (response.status >= 300) throw delete_error(loc.object(), response);
+    if (options_.multi_tenant && !loc.user()) {
+      // Multi-tenant images have a container each: it goes with them.
+      const net::Response gone = session->call({.method = "DELETE", .container = loc.container()},
+                                               "Deleting container " + loc.container());
+      if (gone.status >= 300 && gone.status != 404) {
+        internal::logger()->error("Could not delete Swift container {}: {}", loc.container(),
+                                  describe_failure(gone.status, gone.body));
+      }
+    }
+  }
+
+  std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size,
+                                         const RequestContext* context) override {
+    const SwiftOptions options = current_options();
+    std::unique_ptr<SwiftLocation> location;
+    if (options.multi_tenant) {
+      if (!options.container) {
+        throw bad_store_configuration_error(
+            "swift", "swift_store_container must be set in the configuration.");
+      }
+      location = SwiftLocation::for_storage_url(tenant_endpoint(options, context),
+                                                *options.container + "_" + std::string(image_id),
+                                                std::string(image_id));
+    } else {
+      std::lock_guard lock(mutex_);
+      const SwiftReference& ref = references_.at(options.default_reference);
+      location = SwiftLocation::for_new_image(
+          options.default_reference, ref, options.config_file.has_value(),
+          container_for_image(options.container.value_or("glance"), image_id,
+                              options.multiple_containers_seed),
+          std::string(image_id));
+    }
+    auto session = session_for(*location, context);
+    ensure_container(*session, location->container(), options);
+    const net::Response head = head_object(*session, *location);
+    if (head.status != 404)
+      throw Error(ErrorKind::kDuplicate, "Swift already has an image at this location");
+
+    UploadTarget target{session, location->container(), location->object(), location->uri()};
+    if (size != 0 && size < options.large_object_bytes()) {
+      return make_object_writer(std::move(target), size);
+    }
+    return make_segmented_writer(std::move(target), options.segment_bytes(),
+                                 static_cast<std::size_t>(options.upload_concurrency));
+  }
+
+ private:
+  SwiftOptions current_options() const {
+    std::lock_guard lock(mutex_);
+    return options_;
+  }
+
+  static void check_buffer_dir(const SwiftOptions& options) {
+    if (!options.upload_buffer_dir) {
+      throw bad_store_configuration_error(
+          "swift",
+          "Configuration option \"swift_upload_buffer_dir\" is not set. Please set it to a valid "
+          "path to buffer during Swift uploads.");
+    }
+    if (::access(options.upload_buffer_dir->c_str(), W_OK | X_OK) != 0) {
+      throw bad_store_configuration_error(
+          "swift", "Unable to use buffer directory set with \"swift_upload_buffer_dir\". Error: " +
+                       *options.upload_buffer_dir + " is not a writable directory");
+    }
+  }
+
+  EndpointChoice endpoint_choice(const SwiftOptions& options) const {
+    return {options.service_type, options.endpoint_type, options.region, options.endpoint};
+  }
+
+  // Where a multi-tenant add goes: swift_store_endpoint, or the user's catalog.
+  std::string tenant_endpoint(const SwiftOptions& options, const RequestContext* context) const {
+    if (context == nullptr) {
+      throw bad_store_configuration_error("swift",
+                                          "Multi-tenant Swift storage requires a context.");
+    }
+    if (options.endpoint) return *options.endpoint;
+    if (context->service_catalog.is_null() || context->service_catalog.empty()) {
+      throw bad_store_configuration_error("swift",
+                                          "Multi-tenant Swift storage requires a service catalog.");
+    }
+    const auto url = find_endpoint(context->service_catalog, endpoint_choice(options));
+    if (!url) {
+      throw Error(ErrorKind::kBackendException, "Cannot find swift service endpoint : no " +
+                                                    options.service_type +
+                                                    " endpoint in the request context's catalog");
+    }
+    return *url;
+  }
+
+  // The credentials a location authenticates with: its reference's, or its own user and key
+  // with the default reference's auth version and domains (as glance_store).
+  Credentials credentials_for(const SwiftLocation& loc, const SwiftOptions& options) const {
+    const SwiftReference* ref = loc.reference();
+    const auto fallback = references_.find(options.default_reference);
+    const SwiftReference* defaults = ref                             ? ref
+                                     : fallback != references_.end() ? &fallback->second
+                                                                     : nullptr;
+    Credentials c;
+    c.auth_url = loc.swift_url();
+    c.v1 = defaults ? defaults->is_v1() : false;
+    if (defaults) {
+      c.user_domain_id = defaults->user_domain_id;
+      c.user_domain_name = defaults->user_domain_name;
+      c.project_domain_id = defaults->project_domain_id;
+      c.project_domain_name = defaults->project_domain_name;
+    }
+    if (ref && ref->uses_application_credential()) {
+      c.application_credential_id = ref->application_credential_id;
+      c.application_credential_secret = ref->application_credential_secret;
+      c.project_name = ref->project_name;
+      c.project_id = ref->project_id;
+      return c;
+    }
+    if (!loc.user() || loc.user()->empty()) {
+      // A location written without credentials by a store using application credentials.
+      if (!ref && defaults && defaults->uses_application_credential()) {
+        c.application_credential_id = defaults->application_credential_id;
+        c.application_credential_secret = defaults->application_credential_secret;
+        c.project_name = defaults->project_name;
+        c.project_id = defaults->project_id;
+        return c;
+      }
+      throw Error(ErrorKind::kBadStoreUri,
+                  "Location is missing user:password or application credential information.");
+    }
+    c.key = loc.key().value_or("");
+    if (c.v1) {
+      c.user = *loc.user();
+      return c;
+    }
+    const std::string& user = *loc.user();
+    const auto colon = user.find(':');
+    if (colon == std::string::npos || user.find(':', colon + 1) != std::string::npos) {
+      throw Error(ErrorKind::kBadStoreUri, "Badly formed tenant:user '" + user + "' in Swift URI");
+    }
+    c.project_name = user.substr(0, colon);
+    c.user = user.substr(colon + 1);
+    return c;
+  }
+
+  // Sessions are kept per account, so tokens are reused from one operation to the next.
+  std::shared_ptr<Session> session_for(const SwiftLocation& loc, const RequestContext* context) {
+    std::lock_guard lock(mutex_);
+    const int retries = static_cast<int>(options_.max_retries);
+    const bool has_credentials = loc.reference() != nullptr || (loc.user() && !loc.user()->empty());
+    if (options_.multi_tenant && !has_credentials) {
+      if (context == nullptr || context->auth_token.empty()) {
+        throw bad_store_configuration_error("swift",
+                                            "Multi-tenant Swift storage requires a user context.");
+      }
+      return std::make_shared<Session>(http_, context->auth_token, loc.swift_url(), retries);
+    }
+    const Credentials c = credentials_for(loc, options_);
+    const std::string key = c.auth_url + '\n' + c.user + '\n' + c.key + '\n' +
+                            c.application_credential_id.value_or("") + '\n' +
+                            c.project_name.value_or("");
+    auto& session = sessions_[key];
+    if (!session) {
+      session =
+          std::make_shared<Session>(http_, c, endpoint_choice(options_),
+                                    std::chrono::seconds(options_.expire_soon_interval), retries);
+    }
+    return session;
+  }
+
+  static net::Response head_object(Session& session, const SwiftLocation& loc) {
+    net::Response head =
+        session.call({.method = "HEAD", .container = loc.container(), .object = loc.object()},
+                     "Swift HEAD of " + loc.object());
+    if (head.status == 200 || head.status == 204 || head.status == 404) return head;
+    throw read_error("Swift object " + loc.container() + "/" + loc.object(), head.status,
+                     head.body);
+  }
+
+  static Error read_error(const std::string& what, long status, std::string_view body) {
+    const std::string message = what + ": " + describe_failure(status, body);
+    if (status == 401 || status == 403) return {ErrorKind::kForbidden, message};
+    return {ErrorKind::kBackendException, message};
+  }
+
+  static Error delete_error(const std::string& object, const net::Response& response) {
+    return {response.status == 401 || response.status == 403 ? ErrorKind::kForbidden
+                                                             : ErrorKind::kBackendException,
+            "Failed to delete Swift object " + object + ": " +
+                describe_failure(response.status, response.body)};
+  }
+
+  // A DLO's segments: every object of its container named with its prefix.
+  static void delete_segments(Session& session, const std::string& manifest) {
+    const auto slash = manifest.find('/');
+    if (slash == std::string::npos) return;
+    const std::string container = manifest.substr(0, slash);
+    const std::string prefix = manifest.substr(slash + 1);
+    std::string marker;
+    for (;;) {
+      const net::Response list = session.call(
+          {.method = "GET",
+           .container = container,
+           .query = query({{"format", "json"}, {"prefix", prefix}, {"marker", marker}})},
+          "Listing the segments of " + prefix);
+      if (list.status == 204 || list.status == 404) return;
+      const auto names = nlohmann::json::parse(list.body, nullptr, false);
+      if (list.status != 200 || !names.is_array()) {
+        throw Error(ErrorKind::kBackendException,
+                    "Listing the segments of " + prefix +
+                        " failed: " + describe_failure(list.status, list.body));
+      }
+      if (names.empty()) return;
+      for (const auto& entry : names) {
+        marker = entry.value("name", "");
+        const net::Response gone = session.call(
+            {.method = "DELETE", .container = container, .object = marker}, "Deleting " + marker);
+        if (gone.status >= 300 && gone.status != 404) {
+          internal::logger()->error("Unable to delete segment {}: {}", marker,
+                                    describe_failure(gone.status, gone.body));
+        }
+      }
+    }
+  }
+
+  static void ensure_container(Session& session, const std::string& container,
+                               const SwiftOptions& options) {
+    const net::Response head =
+        session.call({.method = "HEAD", .container = container}, "Swift HEAD of " + container);
+    if (head.status == 204 || head.status == 200) return;
+    if (head.status != 404) {
+      throw Error(
+          head.status == 401 || head.status == 403 ? ErrorKind::kForbidden
+                                                   : ErrorKind::kBackendException,
+          "Swift HEAD of container " + container + ": " + describe_failure(head.status, head.body));
+    }
+    if (!options.create_container_on_put) {
+      throw Error(ErrorKind::kBackendException,
+                  "The container " + container +
+                      " does not exist in Swift. Please set the "
+                      "swift_store_create_container_on_put option to add container to Swift "
+                      "automatically.");
+    }
+    const net::Response put =
+        session.call({.method = "PUT", .container = container}, "Creating container " + container);
+    if (put.status != 201 && put.status != 202) {
+      throw Error(ErrorKind::kBackendException,
+                  "Failed to add container to Swift.\nGot error from Swift: " +
+                      describe_failure(put.status, put.body) + ".");
+    }
+  }
+
+  mutable std::mutex mutex_;  // guards the members below
+  SwiftOptions options_;
+  SwiftReferences references_;
+  std::shared_ptr<net::HttpClient> http_;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> make_swift_store(OptionReader options, std::string backend_id) {
+  return std::make_unique<SwiftStore>(std::move(options), std::move(backend_id));
+}
+
+std::unique_ptr<StoreLocation> parse_swift_location(std::string_view uri) {
+  return SwiftLocation::parse(uri, {});
+}
+
+}  // namespace glance_store::swift

@@ -1,0 +1,190 @@
+#include "drivers/swift/swift_writer.h"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdio>
+
+#include "core/log.h"
+#include "core/part_uploader.h"
+#include "net/transfer.h"
+
+namespace glance_store::swift {
+namespace {
+
+std::string md5_hex(std::span<const std::byte> data) {
+  std::array<unsigned char, 16> digest{};
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_md5(), nullptr);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char c : digest) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0xF];
+  }
+  return out;
+}
+
+std::string unquote(std::string_view etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return std::string(etag);
+}
+
+std::string segment_name(const std::string& object, std::uint64_t index) {
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "-%05llu", static_cast<unsigned long long>(index + 1));
+  return object + suffix;
+}
+
+void delete_quietly(Session& session, const std::string& container, const std::string& object) {
+  try {
+    const net::Response response =
+        session.call({.method = "DELETE", .container = container, .object = object},
+                     "Deleting " + container + "/" + object);
+    if (response.status >= 300 && response.status != 404) {
+      internal::logger()->error("Could not delete Swift object {}/{}: {}", container, object,
+                                describe_failure(response.status, response.body));
+    }
+  } catch (const std::exception& e) {
+    internal::logger()->error("Could not delete Swift object {}/{}: {}", container, object,
+                              e.what());
+  }
+}
+
+Error etag_mismatch(const std::string& what, std::string_view got, std::string_view expected) {
+  return {ErrorKind::kBackendException,
+          "Failed to add object to Swift.\nSwift's ETag " + std::string(got) + " for " + what +
+              " does not match the md5 of the data sent (" + std::string(expected) + ")"};
+}
+
+class ObjectWriter final : public ImageWriter {
+ public:
+  ObjectWriter(UploadTarget target, std::uint64_t size)
+      : target_(std::move(target)), upload_(target_.session->http(), request(), size) {}
+
+  void write(const DataChunk& chunk) override {
+    if (upload_.write(chunk)) return;
+    const net::Response response = finish();  // the PUT ended before its body did
+    throw add_error(response.status, response.body);
+  }
+
+  Committed commit(std::uint64_t /*total_bytes*/, std::string_view md5) override {
+    const net::Response response = finish();
+    if (response.status != 201) throw add_error(response.status, response.body);
+    const std::string* etag = response.header("etag");
+    if (etag == nullptr || unquote(*etag) != md5) {
+      delete_quietly(*target_.session, target_.container, target_.object);
+      throw etag_mismatch(target_.object, etag ? *etag : "(none)", md5);
+    }
+    return {target_.location, nlohmann::json::object()};
+  }
+
+  void abort() noexcept override { upload_.cancel(); }
+
+ private:
+  net::Request request() {
+    SwiftRequest put{.method = "PUT", .container = target_.container, .object = target_.object};
+    put.headers.emplace_back("If-None-Match", "*");
+    return target_.session->build(put, target_.session->token());
+  }
+
+  net::Response finish() {
+    try {
+      return upload_.finish();
+    } catch (const net::TransportError& e) {
+      throw net::transport_error("Failed to add object to Swift", e);
+    }
+  }
+
+  UploadTarget target_;
+  net::StreamingUpload upload_;
+};
+
+class SegmentedWriter final : public ImageWriter {
+ public:
+  SegmentedWriter(UploadTarget target, std::uint64_t segment_size, std::size_t parallel)
+      : target_(std::move(target)),
+        segments_(
+            parallel, [segment_size](std::uint64_t) { return segment_size; }, [](std::uint64_t) {},
+            [this](std::uint64_t index, std::span<const std::byte> bytes) {
+              put_segment(index, bytes);
+            }) {}
+
+  ~SegmentedWriter() override { abort(); }
+
+  void write(const DataChunk& chunk) override { segments_.write(chunk.bytes()); }
+
+  Committed commit(std::uint64_t /*total_bytes*/, std::string_view /*md5*/) override {
+    segments_.finish();
+    SwiftRequest manifest{
+        .method = "PUT", .container = target_.container, .object = target_.object};
+    manifest.headers = {{"X-Object-Manifest", target_.container + "/" + target_.object + "-"},
+                        {"If-None-Match", "*"}};
+    const net::Response response =
+        target_.session->call(manifest, "Failed to add object to Swift: manifest");
+    if (response.status != 201) throw add_error(response.status, response.body);
+    done_ = true;
+    return {target_.location, nlohmann::json::object()};
+  }
+
+  void abort() noexcept override {
+    if (done_) return;
+    done_ = true;
+    segments_.wait();
+    for (std::uint64_t i = 0; i < segments_.parts_started(); ++i) {
+      delete_quietly(*target_.session, target_.container, segment_name(target_.object, i));
+    }
+  }
+
+ private:
+  void put_segment(std::uint64_t index, std::span<const std::byte> bytes) {
+    const std::string name = segment_name(target_.object, index);
+    const std::string md5 = md5_hex(bytes);
+    SwiftRequest put{.method = "PUT", .container = target_.container, .object = name};
+    put.headers.emplace_back("ETag", md5);  // Swift refuses (422) a body with another md5
+    put.body = bytes;
+    const net::Response response =
+        target_.session->call(put, "Failed to add object to Swift: segment " + name);
+    if (response.status == 422) {
+      throw Error(ErrorKind::kBackendException,
+                  "Failed to add object to Swift.\nSegment " + name +
+                      " arrived with other bytes than were sent (HTTP 422)");
+    }
+    if (response.status != 201) throw add_error(response.status, response.body);
+    const std::string* etag = response.header("etag");
+    if (etag == nullptr || unquote(*etag) != md5) {
+      throw etag_mismatch("segment " + name, etag ? *etag : "(none)", md5);
+    }
+  }
+
+  UploadTarget target_;
+  bool done_ = false;
+  internal::PartUploader segments_;  // last: waits for its segments before the state they use
+};
+
+}  // namespace
+
+Error add_error(long status, std::string_view body) {
+  if (status == 412) {
+    return {ErrorKind::kDuplicate, "Swift already has an image at this location"};
+  }
+  if (status == 413) return {ErrorKind::kStorageFull, describe_failure(status, body)};
+  const std::string message =
+      "Failed to add object to Swift.\nGot error from Swift: " + describe_failure(status, body) +
+      ".";
+  if (status == 401 || status == 403) return {ErrorKind::kForbidden, message};
+  return {ErrorKind::kBackendException, message};
+}
+
+std::unique_ptr<ImageWriter> make_object_writer(UploadTarget target, std::uint64_t size) {
+  return std::make_unique<ObjectWriter>(std::move(target), size);
+}
+
+std::unique_ptr<ImageWriter> make_segmented_writer(UploadTarget target, std::uint64_t segment_size,
+                                                   std::size_t parallel) {
+  return std::make_unique<SegmentedWriter>(std::move(target), segment_size, parallel);
+}
+
+}  // namespace glance_store::swift

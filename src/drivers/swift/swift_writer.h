@@ -1,0 +1,38 @@
+// The two ways a Swift add writes: one streamed PUT, or segments and a DLO manifest (internal).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "drivers/swift/swift_session.h"
+#include "glance_store/error.h"
+#include "glance_store/store.h"
+
+namespace glance_store::swift {
+
+/// What a writer needs to know of its upload.
+struct UploadTarget {
+  std::shared_ptr<Session> session;
+  std::string container;
+  std::string object;
+  std::string location;  ///< the URI the committed image gets
+};
+
+/// A known size below the large-object threshold: one PUT streamed from the add pipeline (never
+/// held whole), `If-None-Match: *` so an existing object is never replaced, its last byte held
+/// back until commit; the returned ETag is checked against the md5 of the image.
+std::unique_ptr<ImageWriter> make_object_writer(UploadTarget target, std::uint64_t size);
+
+/// A size at or above the threshold, or unknown: segments `<object>-00001`, … of
+/// `segment_size` bytes (the last one shorter) upload in parallel, at most `parallel` at once,
+/// each with its md5 as ETag so Swift checks it; then the manifest (`X-Object-Manifest`) is
+/// put with `If-None-Match: *`. Any failure deletes the segments written.
+std::unique_ptr<ImageWriter> make_segmented_writer(UploadTarget target, std::uint64_t segment_size,
+                                                   std::size_t parallel);
+
+/// The error for a failed object or manifest PUT, with glance_store's kinds: 412 (the object
+/// exists) Duplicate, 413 StorageFull, 401/403 Forbidden, else BackendException.
+Error add_error(long status, std::string_view body);
+
+}  // namespace glance_store::swift
