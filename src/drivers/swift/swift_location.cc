@@ -94,12 +94,11 @@ std::unique_ptr<SwiftLocation> SwiftLocation::parse(std::string_view uri,
       if (credentials->find(':') == std::string::npos) {
         throw bad_uri("Badly formed credentials in Swift URI.");
       }
-      // As glance: decode first, then the key is what follows the last ':'.
-      const std::string decoded = internal::percent_unquote(*credentials);
-      const auto colon = decoded.rfind(':');
-      if (colon == std::string::npos) throw bad_uri("Badly formed credentials in Swift URI.");
-      location->user_ = decoded.substr(0, colon);
-      location->key_ = decoded.substr(colon + 1);
+      // The key follows the last ':' as written; glance decodes before splitting, so a key
+      // with an encoded ':' (as we write one) would lose its head to the user.
+      const auto colon = credentials->rfind(':');
+      location->user_ = internal::percent_unquote(credentials->substr(0, colon));
+      location->key_ = internal::percent_unquote(credentials->substr(colon + 1));
     }
   }
 
@@ -161,8 +160,8 @@ std::string SwiftLocation::uri(bool redact) const {
   if (scheme_ == "swift+config") return scheme_ + "://" + reference_ + "/" + path;
   std::string out = scheme_ + "://";
   if (user_ && !user_->empty() && key_ && !key_->empty()) {
-    out += internal::percent_quote(*user_, "/") + ":" +
-           (redact ? std::string("***") : internal::percent_quote(*key_, "/")) + "@";
+    out += internal::percent_quote(*user_, "") + ":" +
+           (redact ? std::string("***") : internal::percent_quote(*key_, "")) + "@";
   }
   out += std::string(strip(without_http_scheme(auth_or_store_url_)));
   return out + "/" + path;

@@ -35,8 +35,8 @@ struct Credentials {
 struct EndpointChoice {
   std::string service_type = "object-store";
   std::string interface = "publicURL";  ///< publicURL, internalURL or adminURL
-  std::optional<std::string> region;
-  std::optional<std::string> override_url;  ///< swift_store_endpoint: no catalog lookup
+  std::optional<std::string> region = {};
+  std::optional<std::string> override_url = {};  ///< swift_store_endpoint: no catalog lookup
 };
 
 struct Token {

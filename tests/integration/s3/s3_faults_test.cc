@@ -22,69 +22,10 @@ extern char** environ;
 namespace glance_store::s3::testing {
 namespace {
 
+using test_common::FaultProxy;
+
 using test_common::CatchError;
 constexpr std::uint64_t MiB = 1 << 20;
-
-/// The fault proxy in a child process, in front of one server.
-class FaultProxy {
- public:
-  explicit FaultProxy(const std::string& upstream) {
-    const std::string port_file = dir_.sub("port");
-    const std::string script = std::string(GLANCE_STORE_SOURCE_DIR) + "/tests/tools/fault_proxy.py";
-    std::vector<std::string> args = {"/usr/bin/python3", script,        "--upstream",
-                                     upstream,           "--port-file", port_file};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    EXPECT_EQ(::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 100 && port_.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::ifstream(port_file) >> port_;
-    }
-    EXPECT_FALSE(port_.empty()) << "the fault proxy did not start";
-  }
-  ~FaultProxy() {
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  std::string authority() const { return "127.0.0.1:" + port_; }
-  std::string url() const { return "http://" + authority(); }
-
-  void rules(const nlohmann::json& rules) { control("POST", "/__fault__/rules", rules.dump()); }
-  nlohmann::json log() { return nlohmann::json::parse(control("GET", "/__fault__/log", "")); }
-  /// Requests in the log whose path matches `needle`.
-  int count(const std::string& method, const std::string& needle) {
-    int n = 0;
-    for (const auto& entry : log()) {
-      if (entry["method"] == method &&
-          entry["path"].get<std::string>().find(needle) != std::string::npos) {
-        ++n;
-      }
-    }
-    return n;
-  }
-
- private:
-  std::string control(const std::string& method, const std::string& path, const std::string& body) {
-    net::HttpClient http({});
-    net::Request request;
-    request.method = method;
-    request.url = url() + path;
-    request.body = std::as_bytes(std::span(body));
-    request.headers = {{"Content-Type", "application/json"}};
-    const net::Response response = http.perform(request);
-    EXPECT_EQ(response.status / 100, 2) << response.body;
-    return response.body;
-  }
-
-  test_common::TempDir dir_;
-  pid_t pid_ = 0;
-  std::string port_;
-};
 
 class S3FaultTest : public ::testing::TestWithParam<std::string> {
  protected:

@@ -15,11 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "common/server_test_util.h"
 #include "drivers/s3/s3_client.h"
 #include "glance_store/backend.h"
 #include "glance_store/config.h"
 
 namespace glance_store::s3::testing {
+
+using test_common::bytes_of;
+using test_common::random_id;
+using test_common::script_env;
 
 struct S3Server {
   std::string name;  ///< "s3api" or "rgw"
@@ -29,30 +34,6 @@ struct S3Server {
   std::string region;
   std::string max_parts;
 };
-
-/// `export NAME=value` lines printed by a server script's `env` command.
-inline std::map<std::string, std::string> script_env(const std::string& script) {
-  std::map<std::string, std::string> out;
-  const std::string command =
-      std::string(GLANCE_STORE_SOURCE_DIR) + "/scripts/servers/" + script + " env 2>/dev/null";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char line[4096];
-  while (std::fgets(line, sizeof line, pipe) != nullptr) {
-    std::string text(line);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    if (text.rfind("export ", 0) == 0) text.erase(0, 7);
-    const auto eq = text.find('=');
-    if (eq == std::string::npos) continue;
-    std::string value = text.substr(eq + 1);
-    if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) {
-      value = value.substr(1, value.size() - 2);
-    }
-    out[text.substr(0, eq)] = value;
-  }
-  ::pclose(pipe);
-  return out;
-}
 
 /// The server's settings, from the environment or else from its script.
 inline S3Server server_named(const std::string& name) {
@@ -66,24 +47,6 @@ inline S3Server server_named(const std::string& name) {
   };
   return {name,          get("ENDPOINT"), get("ACCESS_KEY"), get("SECRET_KEY"),
           get("REGION"), get("MAX_PARTS")};
-}
-
-/// `size` pseudo-random bytes, the same for the same seed.
-inline std::string bytes_of(std::uint64_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::mt19937_64 random(seed);
-  for (std::uint64_t i = 0; i < size; i += 8) {
-    const std::uint64_t v = random();
-    std::memcpy(out.data() + i, &v, std::min<std::uint64_t>(8, size - i));
-  }
-  return out;
-}
-
-inline std::string random_id(const std::string& prefix) {
-  static std::mt19937_64 random(std::random_device{}());
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));
-  return prefix + text;
 }
 
 /// Looks behind the store: lists uploads in progress, heads objects.

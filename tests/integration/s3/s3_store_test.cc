@@ -15,6 +15,8 @@
 namespace glance_store::s3::testing {
 namespace {
 
+using test_common::TrickleStream;
+
 using test_common::CatchError;
 constexpr std::uint64_t MiB = 1 << 20;
 
@@ -23,22 +25,6 @@ std::string digest(std::string_view algorithm, std::string_view data) {
   hasher->update(std::as_bytes(std::span(data)));
   return hasher->hexdigest();
 }
-
-// Hands out data in small uneven reads, as a pipe would.
-class TrickleStream final : public InputStream {
- public:
-  explicit TrickleStream(std::string data) : data_(std::move(data)) {}
-  std::size_t read(std::span<std::byte> out) override {
-    const std::size_t n = std::min({out.size(), data_.size() - pos_, std::size_t{200000}});
-    std::memcpy(out.data(), data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  std::size_t pos_ = 0;
-};
 
 class S3StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
