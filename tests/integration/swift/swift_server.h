@@ -1,0 +1,71 @@
+// The real Swift the integration tests run against (scripts/servers/swift-aio: tempauth v1;
+// scripts/servers/keystone: Keystone v3 and a Swift proxy that trusts it), and a raw client to
+// look behind the store.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/server_test_util.h"
+#include "glance_store/backend.h"
+#include "glance_store/config.h"
+#include "net/http.h"
+
+namespace glance_store::swift::testing {
+
+using test_common::bytes_of;
+using test_common::random_id;
+
+/// A setting of a server script: from the environment, else from the script's `env`.
+inline std::string server_setting(const std::string& script, const std::string& name) {
+  if (const char* v = std::getenv(name.c_str())) return v;
+  static std::map<std::string, std::map<std::string, std::string>> cache;
+  auto& env = cache[script];
+  if (env.empty()) env = test_common::script_env(script);
+  return env[name];
+}
+
+/// Swift's API with a tempauth token, to check what the store left behind.
+class RawSwift {
+ public:
+  RawSwift(const std::string& auth_url, const std::string& user, const std::string& key)
+      : http_(net::HttpOptions{}) {
+    net::Request auth;
+    auth.url = auth_url;
+    auth.headers = {{"X-Auth-User", user}, {"X-Auth-Key", key}};
+    const net::Response response = http_.perform(auth);
+    EXPECT_EQ(response.status / 100, 2) << "tempauth at " << auth_url;
+    if (response.header("x-auth-token")) token_ = *response.header("x-auth-token");
+    if (response.header("x-storage-url")) storage_url_ = *response.header("x-storage-url");
+  }
+  const std::string& token() const { return token_; }
+  const std::string& storage_url() const { return storage_url_; }
+
+  net::Response request(const std::string& method, const std::string& path,
+                        const std::string& token_override = "") {
+    net::Request r;
+    r.method = method;
+    r.url = storage_url_ + "/" + path;
+    r.headers = {{"X-Auth-Token", token_override.empty() ? token_ : token_override}};
+    return http_.perform(r);
+  }
+  /// The object names of a container (empty when it does not exist).
+  std::vector<std::string> list(const std::string& container) {
+    const net::Response response = request("GET", container + "?format=json");
+    std::vector<std::string> names;
+    if (response.status != 200) return names;
+    for (const auto& entry : nlohmann::json::parse(response.body)) names.push_back(entry["name"]);
+    return names;
+  }
+
+ private:
+  net::HttpClient http_;
+  std::string token_;
+  std::string storage_url_;
+};
+
+}  // namespace glance_store::swift::testing

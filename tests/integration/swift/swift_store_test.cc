@@ -1,0 +1,229 @@
+// The Swift store against a real Swift (tempauth, auth v1): single objects and segmented large
+// objects, Duplicate, NotFound, references, containers, ranged reads, size checks, the tool.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/test_util.h"
+#include "glance_store/hashing.h"
+#include "integration/swift/swift_server.h"
+
+namespace glance_store::swift::testing {
+namespace {
+
+using test_common::CatchError;
+using test_common::TempDir;
+using test_common::TrickleStream;
+constexpr std::uint64_t kSwiftMB = 1024000;
+
+std::string md5(std::string_view data) {
+  auto hasher = Hasher::create("md5");
+  hasher->update(std::as_bytes(std::span(data)));
+  return hasher->hexdigest();
+}
+
+std::string read_all(GetResult result) {
+  std::string out;
+  char buffer[65536];
+  for (;;) {
+    const std::size_t n = result.stream->read(std::as_writable_bytes(std::span(buffer)));
+    if (n == 0) return out;
+    out.append(buffer, n);
+  }
+}
+
+class SwiftStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auth_ = server_setting("swift-aio", "GS_SWIFT_AUTH");
+    ASSERT_FALSE(auth_.empty()) << "start Swift: scripts/servers/swift-aio start";
+    raw_ = std::make_unique<RawSwift>(auth_, "test:tester", "testing");
+    container_ = random_id("glance-it-");
+  }
+  void TearDown() override {
+    if (!raw_) return;
+    for (const auto& name : raw_->list(container_))
+      raw_->request("DELETE", container_ + "/" + name);
+    raw_->request("DELETE", container_);
+  }
+
+  // A legacy registry with a Swift store on tempauth: threshold 2 MB, 1 MB segments.
+  std::unique_ptr<StoreRegistry> registry(const std::string& extra = "") {
+    std::string text = "[glance_store]\nstores = swift\ndefault_store = swift\n";
+    text += "swift_store_auth_address = " + auth_ + "\n";
+    text += "swift_store_user = test:tester\nswift_store_key = testing\n";
+    text += "swift_store_auth_version = 1\nswift_store_container = " + container_ + "\n";
+    text += "swift_store_create_container_on_put = true\n";
+    text += "swift_store_large_object_size = 2\nswift_store_large_object_chunk_size = 1\n";
+    text += "swift_store_max_retries = 2\n" + extra;
+    return StoreRegistry::create(ConfigFile::parse(text));
+  }
+
+  AddResult add(StoreRegistry& r, const std::string& id, const std::string& data,
+                std::uint64_t declared) {
+    TrickleStream in(data);
+    return r.add(id, in, declared, "sha256");
+  }
+
+  std::string auth_;
+  std::string container_;
+  std::unique_ptr<RawSwift> raw_;
+};
+
+TEST_F(SwiftStoreTest, AddGetSizeDeleteSingleAndSegmented) {
+  auto r = registry();
+  struct Case {
+    std::uint64_t size;
+    bool declare;
+    std::size_t objects;  // in the container after the add
+  };
+  for (const Case c :
+       {Case{0, true, 1}, Case{1, true, 1}, Case{1500000, true, 1}, Case{2 * kSwiftMB, true, 3},
+        Case{3500000, true, 5}, Case{3 * kSwiftMB, false, 4}, Case{1000, false, 2}}) {
+    SCOPED_TRACE("size " + std::to_string(c.size) + (c.declare ? " declared" : " unknown"));
+    const std::string id = random_id("img-");
+    const std::string data = bytes_of(c.size, c.size + 7);
+    const AddResult result = add(*r, id, data, c.declare ? c.size : 0);
+    EXPECT_EQ(result.bytes_written, c.size);
+    EXPECT_EQ(result.checksum, md5(data));
+    EXPECT_EQ(result.location, "swift+http://test%3Atester:testing@" + auth_.substr(7) + "/" +
+                                   container_ + "/" + id);
+    EXPECT_EQ(raw_->list(container_).size(), c.objects);
+    EXPECT_EQ(r->get_size(result.location), c.size);
+    EXPECT_EQ(read_all(r->get(result.location)), data);
+    if (c.size > 100) {
+      EXPECT_EQ(read_all(r->get(result.location, 17, 50)), data.substr(17, 50));
+      EXPECT_EQ(read_all(r->get(result.location, c.size - 3)), data.substr(c.size - 3));
+    }
+    r->remove(result.location);
+    EXPECT_TRUE(raw_->list(container_).empty()) << "segments left behind";
+    EXPECT_EQ(CatchError([&] { r->get(result.location); }).kind(), ErrorKind::kNotFound);
+    EXPECT_EQ(CatchError([&] { r->get_size(result.location); }).kind(), ErrorKind::kNotFound);
+    EXPECT_EQ(CatchError([&] { r->remove(result.location); }).kind(), ErrorKind::kNotFound);
+  }
+}
+
+TEST_F(SwiftStoreTest, DuplicateLeavesTheFirstImageIntact) {
+  auto r = registry();
+  for (const std::uint64_t size : {1000ULL, 2500000ULL}) {
+    const std::string id = random_id("dup-");
+    const std::string first = bytes_of(size, 1);
+    const AddResult result = add(*r, id, first, size);
+    const std::size_t objects = raw_->list(container_).size();
+    const Error e = CatchError([&] { add(*r, id, bytes_of(size, 2), size); });
+    EXPECT_EQ(e.kind(), ErrorKind::kDuplicate);
+    EXPECT_EQ(raw_->list(container_).size(), objects);
+    EXPECT_EQ(read_all(r->get(result.location)), first);
+    r->remove(result.location);
+  }
+}
+
+TEST_F(SwiftStoreTest, SizeMismatchesLeaveNothing) {
+  auto r = registry();
+  for (const auto& [actual, declared] :
+       std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1000, 2000},
+                                                            {3000, 2000},
+                                                            {3 * kSwiftMB, 4 * kSwiftMB},
+                                                            {4 * kSwiftMB, 3 * kSwiftMB}}) {
+    SCOPED_TRACE(std::to_string(actual) + " bytes declared as " + std::to_string(declared));
+    const Error e = CatchError([&] { add(*r, random_id("bad-"), bytes_of(actual, 3), declared); });
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalid) << e.message();
+    EXPECT_TRUE(raw_->list(container_).empty());
+  }
+}
+
+TEST_F(SwiftStoreTest, MissingContainerWithAndWithoutCreateOnPut) {
+  auto strict = registry("swift_store_create_container_on_put = false\n");
+  const Error e = CatchError([&] { add(*strict, random_id("x-"), "data", 4); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
+  EXPECT_NE(e.message().find("container " + container_ + " does not exist in Swift"),
+            std::string::npos)
+      << e.message();
+  EXPECT_EQ(raw_->request("HEAD", container_).status, 404);
+
+  auto seeded = registry("swift_store_multiple_containers_seed = 2\n");
+  const AddResult result = add(*seeded, "ABcdef-1", "data", 4);
+  EXPECT_NE(result.location.find("/" + container_ + "_ab/ABcdef-1"), std::string::npos);
+  seeded->remove(result.location);
+  raw_->request("DELETE", container_ + "_ab");
+}
+
+TEST_F(SwiftStoreTest, ConfigReferencesKeepCredentialsOutOfLocations) {
+  TempDir dir;
+  const std::string refs = dir.sub("glance-swift.conf");
+  std::ofstream(refs) << "[store_1]\nauth_address = " << auth_
+                      << "\nuser = test:tester\nkey = testing\nauth_version = 1\n"
+                      << "[store_2]\nauth_address = " << auth_
+                      << "\nuser = test2:tester2\nkey = \"testing2\"\nauth_version = 1\n";
+  auto r = registry("swift_store_config_file = " + refs + "\ndefault_swift_reference = store_2\n");
+  const std::string id = random_id("ref-");
+  const AddResult result = add(*r, id, "referenced", 10);
+  EXPECT_EQ(result.location, "swift+config://store_2/" + container_ + "/" + id);
+  EXPECT_EQ(read_all(r->get(result.location)), "referenced");
+  // It went to test2's account, not test's.
+  EXPECT_TRUE(raw_->list(container_).empty());
+  RawSwift other(auth_, "test2:tester2", "testing2");
+  EXPECT_EQ(other.list(container_).size(), 1U);
+  r->remove(result.location);
+  other.request("DELETE", container_);
+  EXPECT_EQ(CatchError([&] { r->get("swift+config://nosuch/" + container_ + "/" + id); }).kind(),
+            ErrorKind::kBadStoreUri);
+}
+
+TEST_F(SwiftStoreTest, WrongKeyIsAnAuthorizationFailureWithoutTheKey) {
+  auto r = registry();
+  const AddResult result = add(*r, random_id("auth-"), "data", 4);
+  std::string uri = result.location;
+  uri.replace(uri.find(":testing@"), 9, ":wrong-secret-key@");
+  const Error e = CatchError([&] { r->get(uri); });
+  EXPECT_EQ(e.kind(), ErrorKind::kAuthorizationFailure) << e.message();
+  EXPECT_EQ(e.message().find("wrong-secret-key"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("test:tester"), std::string::npos) << e.message();
+  r->remove(result.location);
+}
+
+TEST_F(SwiftStoreTest, ToolCommandsOnSwiftUris) {
+  TempDir dir;
+  const std::string conf = dir.sub("glance-api.conf");
+  std::ofstream(conf) << "[glance_store]\nstores = swift\ndefault_store = swift\n"
+                      << "swift_store_auth_address = " << auth_
+                      << "\nswift_store_user = test:tester\nswift_store_key = testing\n"
+                      << "swift_store_auth_version = 1\nswift_store_container = " << container_
+                      << "\nswift_store_create_container_on_put = true\n"
+                      << "swift_store_large_object_size = 1\nswift_store_large_object_chunk_size = "
+                         "1\n";
+  const std::string image = dir.sub("image");
+  const std::string data = bytes_of(2500000, 9);
+  std::ofstream(image, std::ios::binary) << data;
+  const std::string tool = std::string(GLANCE_STORE_BINARY) + " --config " + conf + " ";
+  const auto run = [](const std::string& command) {
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buffer[65536];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+    const int status = ::pclose(pipe);
+    return std::make_pair(WEXITSTATUS(status), out);
+  };
+  const auto [add_rc, add_out] = run(tool + "add --image-id tool-1 " + image);
+  ASSERT_EQ(add_rc, 0) << add_out;
+  const auto json = nlohmann::json::parse(add_out);
+  const std::string masked = json["location"];
+  EXPECT_NE(masked.find(":***@"), std::string::npos) << masked;  // the key is not printed
+  EXPECT_EQ(json["checksum"], md5(data));
+  const std::string uri =
+      "swift+http://test%3Atester:testing@" + auth_.substr(7) + "/" + container_ + "/tool-1";
+  EXPECT_EQ(run(tool + "size '" + uri + "'").second, "2500000\n");
+  EXPECT_EQ(run(tool + "get '" + uri + "'").second, data);
+  EXPECT_EQ(run(tool + "get --offset 1000000 --length 5 '" + uri + "'").second,
+            data.substr(1000000, 5));
+  EXPECT_EQ(run(tool + "delete '" + uri + "'").first, 0);
+  EXPECT_EQ(run(tool + "size '" + uri + "' 2>/dev/null").first, 10);  // NotFound
+  EXPECT_TRUE(raw_->list(container_).empty());
+}
+
+}  // namespace
+}  // namespace glance_store::swift::testing
