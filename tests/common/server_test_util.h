@@ -120,6 +120,7 @@ class FaultProxy {
 
   void rules(const nlohmann::json& rules) { control("POST", "/__fault__/rules", rules.dump()); }
   nlohmann::json log() { return nlohmann::json::parse(control("GET", "/__fault__/log", "")); }
+  void clear_log() { control("DELETE", "/__fault__/log", ""); }
   /// Requests in the log whose path matches `needle`.
   int count(const std::string& method, const std::string& needle) {
     int n = 0;

@@ -1,0 +1,175 @@
+// Faults between the Swift store and a real Swift, injected by tests/tools/fault_proxy.py:
+// broken reads resumed (or failed loudly, never short), a failing segment that leaves nothing,
+// a token that expires during a long upload, and TLS verified with the configured CA.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/test_util.h"
+#include "integration/swift/swift_server.h"
+
+namespace glance_store::swift::testing {
+namespace {
+
+using test_common::CatchError;
+using test_common::FaultProxy;
+using test_common::TrickleStream;
+
+class SwiftFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    swift_url_ = server_setting("swift-aio", "GS_SWIFT_URL");
+    ASSERT_FALSE(swift_url_.empty()) << "start Swift: scripts/servers/swift-aio start";
+    raw_ = std::make_unique<RawSwift>(swift_url_ + "/auth/v1.0", "test:tester", "testing");
+    container_ = random_id("glance-faults-");
+  }
+  void TearDown() override {
+    for (const auto& name : raw_->list(container_))
+      raw_->request("DELETE", container_ + "/" + name);
+    raw_->request("DELETE", container_);
+  }
+
+  // Auth and storage both through `base` (the fault proxy, or TLS in front of it).
+  std::unique_ptr<StoreRegistry> registry(const std::string& base, const std::string& extra = "") {
+    std::string text = "[glance_store]\nstores = swift\ndefault_store = swift\n";
+    text += "swift_store_auth_address = " + base + "/auth/v1.0\n";
+    text += "swift_store_endpoint = " + base + "/v1/AUTH_test\n";
+    text += "swift_store_user = test:tester\nswift_store_key = testing\n";
+    text += "swift_store_auth_version = 1\nswift_store_container = " + container_ + "\n";
+    text += "swift_store_create_container_on_put = true\n";
+    text += "swift_store_large_object_size = 2\nswift_store_large_object_chunk_size = 1\n";
+    text += "swift_store_max_retries = 2\n" + extra;
+    return StoreRegistry::create(ConfigFile::parse(text));
+  }
+
+  AddResult add(StoreRegistry& r, const std::string& id, const std::string& data) {
+    TrickleStream in(data);
+    return r.add(id, in, data.size());
+  }
+
+  std::string swift_url_;
+  std::string container_;
+  std::unique_ptr<RawSwift> raw_;
+};
+
+TEST_F(SwiftFaultTest, BrokenReadsResumeWithTheSameBytes) {
+  FaultProxy proxy(swift_url_);
+  auto r = registry(proxy.url());
+  for (const std::uint64_t size : {1500000ULL, 3500000ULL}) {  // one object, then segments
+    SCOPED_TRACE(size);
+    const std::string data = bytes_of(size, size);
+    const AddResult added = add(*r, random_id("cut-"), data);
+    const std::string object = added.location.substr(added.location.rfind('/'));
+    proxy.rules({{{"method", "GET"},
+                  {"path_regex", object + "$"},
+                  {"times", 2},
+                  {"action", "cut_response"},
+                  {"after_bytes", 300000}}});
+    proxy.clear_log();
+    GetResult whole = r->get(added.location);
+    EXPECT_TRUE(read_all(*whole.stream) == data);
+    EXPECT_EQ(proxy.count("GET", object), 3);
+    // A ranged read resumes inside its range.
+    proxy.rules({{{"method", "GET"},
+                  {"path_regex", object + "$"},
+                  {"action", "cut_response"},
+                  {"after_bytes", 100000}}});
+    GetResult part = r->get(added.location, 1000, 500000);
+    EXPECT_TRUE(read_all(*part.stream) == data.substr(1000, 500000));
+    proxy.rules(nlohmann::json::array());
+    r->remove(added.location);
+  }
+}
+
+TEST_F(SwiftFaultTest, AReadThatCannotResumeFailsInsteadOfReturningShortData) {
+  FaultProxy proxy(swift_url_);
+  auto r = registry(proxy.url());
+  const AddResult added = add(*r, random_id("cut-"), bytes_of(1500000, 5));
+  proxy.rules({{{"method", "GET"},
+                {"path_regex", "/cut-"},
+                {"times", nullptr},
+                {"action", "cut_response"},
+                {"after_bytes", 200000}}});
+  GetResult result = r->get(added.location);
+  const Error e = CatchError([&] { read_all(*result.stream); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
+  EXPECT_NE(e.message().find("resumes"), std::string::npos) << e.message();
+  proxy.rules(nlohmann::json::array());
+  r->remove(added.location);
+}
+
+TEST_F(SwiftFaultTest, ASegmentThatKeepsFailingLeavesNothing) {
+  FaultProxy proxy(swift_url_);
+  auto r = registry(proxy.url(), "swift_store_upload_concurrency = 2\n");
+  proxy.rules({{{"method", "PUT"},
+                {"path_regex", "-00002$"},
+                {"times", nullptr},
+                {"action", "status"},
+                {"status", 503},
+                {"body", "busy"}}});
+  const Error e = CatchError([&] { add(*r, random_id("seg-"), bytes_of(4500000, 6)); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException) << e.message();
+  EXPECT_NE(e.message().find("503"), std::string::npos) << e.message();
+  EXPECT_EQ(proxy.count("PUT", "-00002"), 3);  // the first try and two retries
+  EXPECT_TRUE(raw_->list(container_).empty()) << "segments left behind";
+}
+
+TEST_F(SwiftFaultTest, AFlippedByteInASegmentIsRefused) {
+  FaultProxy proxy(swift_url_);
+  auto r = registry(proxy.url(), "swift_store_max_retries = 0\n");
+  proxy.rules({{{"method", "PUT"},
+                {"path_regex", "-00001$"},
+                {"action", "flip_request_byte"},
+                {"offset", 1234}}});
+  const Error e = CatchError([&] { add(*r, random_id("flip-"), bytes_of(2500000, 7)); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException) << e.message();
+  EXPECT_NE(e.message().find("422"), std::string::npos) << e.message();
+  EXPECT_TRUE(raw_->list(container_).empty());
+}
+
+// tempauth of the second proxy gives tokens of 4 s: an upload of ~6 s needs a new one.
+TEST_F(SwiftFaultTest, ATokenThatExpiresDuringAnUploadIsRenewed) {
+  const std::string short_url = server_setting("swift-aio", "GS_SWIFT_SHORT_TOKEN_URL");
+  ASSERT_FALSE(short_url.empty());
+  RawSwift first(short_url + "/auth/v1.0", "test:tester", "testing");
+  FaultProxy proxy(short_url);
+  auto r = registry(proxy.url(),
+                    "swift_store_upload_concurrency = 1\nswift_store_expire_soon_interval = 1\n");
+  proxy.rules({{{"method", "PUT"},
+                {"path_regex", "/seg-.*-0000"},
+                {"times", nullptr},
+                {"action", "delay"},
+                {"seconds", 1.5}}});
+  const std::string data = bytes_of(4500000, 8);  // 5 segments
+  const AddResult added = add(*r, random_id("seg-"), data);
+  EXPECT_GE(proxy.count("GET", "/auth/v1.0"), 2);
+  proxy.rules(nlohmann::json::array());
+  EXPECT_TRUE(read_all(*r->get(added.location).stream) == data);
+  // The token of the start is refused now.
+  EXPECT_EQ(first.request("HEAD", container_, first.token()).status, 401);
+  r->remove(added.location);
+}
+
+TEST_F(SwiftFaultTest, HttpsIsVerifiedWithTheConfiguredCa) {
+  const std::string script = std::string(GLANCE_STORE_SOURCE_DIR) + "/scripts/servers/tls-proxy";
+  ASSERT_EQ(std::system((script + " start swift 18445 " + swift_url_ + " >/dev/null 2>&1").c_str()),
+            0);
+  const std::string ca = "/tmp/glance-store-servers/tls-swift/ca.crt";
+  const std::string base = "https://127.0.0.1:18445";
+  auto r = registry(base, "swift_store_cacert = " + ca + "\n");
+  const std::string data = bytes_of(2500000, 9);
+  const AddResult added = add(*r, random_id("tls-"), data);
+  EXPECT_EQ(added.location.rfind("swift+https://", 0), 0U) << added.location;
+  EXPECT_TRUE(read_all(*r->get(added.location, 1).stream) == data.substr(1));
+  auto unverified = registry(base);
+  const Error e = CatchError([&] { add(*unverified, random_id("tls-"), "abc"); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBadStoreConfiguration) << e.message();
+  EXPECT_NE(e.message().find("certificate"), std::string::npos) << e.message();
+  EXPECT_NE(CatchError([&] { unverified->get(added.location); }).message().find("certificate"),
+            std::string::npos);
+  r->remove(added.location);
+  std::system((script + " stop swift >/dev/null 2>&1").c_str());
+}
+
+}  // namespace
+}  // namespace glance_store::swift::testing
