@@ -10,7 +10,10 @@ BUILD_PACKAGES=(g++ make cmake pkg-config libssl-dev nlohmann-json3-dev libcli11
 # What the tests need on top: GoogleTest, md5sum/sha512sum, script(1) for the pseudo-terminal,
 # clang's libFuzzer, and Debian's glance_store 4.1 as the interoperability reference.
 TEST_PACKAGES=(googletest libgtest-dev libgmock-dev coreutils bsdutils util-linux clang
-  libclang-rt-14-dev python3 python3-glance-store python3-boto3 nginx)
+  libclang-rt-14-dev python3 python3-glance-store python3-boto3 nginx tinyproxy)
+# A real Keystone v3 for the Swift store's auth tests, served by uwsgi (not the `keystone`
+# package: it sets up a database and starts a system service).
+TEST_PACKAGES+=(python3-keystone python3-keystonemiddleware uwsgi-core uwsgi-plugin-python3)
 
 # Installs the packages that are missing (apt-get only when something is).
 ensure_packages() {

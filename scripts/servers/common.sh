@@ -1,4 +1,5 @@
-# Helpers shared by the server scripts (sourced, not run): pid files, port owners, waiting.
+# Helpers shared by the server scripts (sourced, not run): pid files, port owners, waiting, test
+# certificates.
 # shellcheck shell=bash
 
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -73,7 +74,7 @@ pids_by_cmdline() {
   local regex=$1 text=$2 dir comm
   for dir in /proc/[0-9]*; do
     [ "${dir#/proc/}" = "$$" ] && continue
-    read -r comm <"$dir/comm" 2>/dev/null || continue
+    { read -r comm <"$dir/comm"; } 2>/dev/null || continue # it may have exited since
     [[ $comm =~ ^($regex)$ ]] || continue
     [[ $(cmdline "${dir#/proc/}") == *"$text"* ]] && echo "${dir#/proc/}"
   done
@@ -100,6 +101,75 @@ require_free_ports() {
     done
   done
 }
+
+# Frees the ports from the daemons of an earlier run (of this script, perhaps under another
+# GS_SERVERS_DIR): a listener whose command line, or whose parent's (nginx workers show no
+# config), matches the glob PATTERN is stopped; a port taken by anything else is an error:
+# free_ports PATTERN PORT…
+free_ports() {
+  local pattern=$1 port pid p pids
+  shift
+  for port in "$@"; do
+    pids=()
+    for pid in $(port_listeners "$port"); do
+      for p in "$pid" "$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null || echo 0)"; do
+        # shellcheck disable=SC2053 # PATTERN is a glob
+        [[ $(cmdline "$p") == $pattern ]] && pids+=("$p")
+      done
+    done
+    if [ ${#pids[@]} -gt 0 ]; then
+      mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -u)
+      say "stopping what holds port $port: $(cmdline "${pids[0]}")"
+      stop_pids "${pids[@]}"
+    fi
+  done
+  require_free_ports "$@"
+}
+
+# A test CA and a server certificate for 127.0.0.1 and localhost (subjectAltName IP and DNS)
+# signed by it, in DIR: ca.crt, ca.key, server.crt, server.key. They survive restarts, so a CA
+# path a test has read stays valid; they are made anew when missing, not matching or expiring
+# within a day. LABEL goes into the CA's name: make_test_certs DIR LABEL
+make_test_certs() (
+  mkdir -p "$1"
+  cd "$1" || exit 1
+  if [ -f ca.crt ] && [ -f server.crt ] && [ -f server.key ] &&
+    openssl verify -CAfile ca.crt server.crt >/dev/null 2>&1 &&
+    openssl x509 -checkend 86400 -noout -in server.crt >/dev/null 2>&1; then
+    return 0
+  fi
+  # Our own openssl config: the machine's /etc/ssl/openssl.cnf doesn't decide the extensions.
+  cat >openssl.cnf <<EOF
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = glance-store test CA ($2)
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[v3_server]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1,DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+EOF
+  # P-256 keys: made in milliseconds, and every TLS stack in use takes them.
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -config openssl.cnf -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 3650 \
+    -extensions v3_ca 2>/dev/null
+  openssl req -config openssl.cnf -new "${ec[@]}" -keyout server.key -out server.csr \
+    -subj /CN=127.0.0.1 2>/dev/null
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
+    -days 825 -extfile openssl.cnf -extensions v3_server -out server.crt 2>/dev/null
+  chmod 600 ca.key server.key
+  rm -f server.csr
+  openssl verify -CAfile ca.crt server.crt >/dev/null || die "the new server certificate fails to verify"
+)
 
 # Retries a command until it succeeds. Fails at once with the log's tail when a daemon named by
 # a pid file RUN/NAME.pid has exited, after TIMEOUT seconds with every log's tail (LOGS/NAME.log):
