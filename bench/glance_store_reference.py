@@ -44,6 +44,29 @@ def s3_store_conf(endpoint, access_key, secret_key, bucket, large_object_mib=100
     return conf
 
 
+def swift_store_conf(auth_address, user, key, container, large_object_mb=5120, chunk_mb=200,
+                     auth_version='1'):
+    """glance_store configured as Glance configures a single-tenant Swift store (legacy mode),
+    with the credentials in glance-api.conf's deprecated swift_store_user/key/auth_address
+    options rather than a swift_store_config_file. glance_store's auth version defaults to '2'
+    (Keystone); tempauth needs '1'. Sizes are Swift "MB" (1,024,000 bytes), as glance_store
+    counts them."""
+    conf = cfg.ConfigOpts()
+    backend.register_opts(conf)
+    conf([], project='glance-store-bench')
+    for key_, value in {'stores': ['swift'], 'default_store': 'swift',
+                        'swift_store_auth_address': auth_address,
+                        'swift_store_user': user, 'swift_store_key': key,
+                        'swift_store_auth_version': auth_version,
+                        'swift_store_container': container,
+                        'swift_store_create_container_on_put': True,
+                        'swift_store_large_object_size': large_object_mb,
+                        'swift_store_large_object_chunk_size': chunk_mb}.items():
+        conf.set_override(key_, value, group='glance_store')
+    backend.create_stores(conf)
+    return conf
+
+
 def main():
     op, datadir = sys.argv[1], sys.argv[2]
     file_store_conf(datadir)
