@@ -214,4 +214,13 @@ std::string quote_credential(std::string_view s, bool encode_slash) {
   return out;
 }
 
+std::size_t count_occurrences(std::string_view haystack, std::string_view needle) {
+  std::size_t n = 0;
+  for (std::size_t at = haystack.find(needle); at != std::string_view::npos;
+       at = haystack.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace glance_store::internal

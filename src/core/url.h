@@ -29,6 +29,9 @@ SplitUrl split_url(std::string_view uri);
 /// Python's str.strip() with no arguments (Unicode white space, UTF-8 encoded).
 std::string_view strip_py_whitespace(std::string_view s);
 
+/// How many times `needle` occurs in `haystack`, without overlaps.
+std::size_t count_occurrences(std::string_view haystack, std::string_view needle);
+
 /// urllib.parse.quote(s, safe) for the ASCII `safe` set ("/" by default in Python).
 std::string percent_quote(std::string_view s, std::string_view safe);
 /// urllib.parse.unquote: %XX sequences decoded, everything else kept.

@@ -30,21 +30,12 @@ std::vector<std::string_view> split(std::string_view s, char separator) {
 
 Error malformed(std::string_view uri) { return bad_store_uri_error(redact_uri(uri)); }
 
-std::size_t count(std::string_view haystack, std::string_view needle) {
-  std::size_t n = 0;
-  for (std::size_t at = haystack.find(needle); at != std::string_view::npos;
-       at = haystack.find(needle, at + needle.size())) {
-    ++n;
-  }
-  return n;
-}
-
 }  // namespace
 
 std::unique_ptr<S3Location> S3Location::parse(std::string_view uri) {
   // A second scheme (s3://ak:sk@https://host/…) is refused before anything else: such URIs
   // must be written s3+https://.
-  if (count(uri, "://") != 1) throw malformed(uri);
+  if (internal::count_occurrences(uri, "://") != 1) throw malformed(uri);
   internal::SplitUrl parts = internal::split_url(uri);
   if (!uri.starts_with("s3://") && !uri.starts_with("s3+http://") &&
       !uri.starts_with("s3+https://")) {

@@ -25,20 +25,11 @@ std::string_view without_http_scheme(std::string_view url) {
   return url;
 }
 
-std::size_t count(std::string_view haystack, std::string_view needle) {
-  std::size_t n = 0;
-  for (std::size_t at = haystack.find(needle); at != std::string_view::npos;
-       at = haystack.find(needle, at + needle.size())) {
-    ++n;
-  }
-  return n;
-}
-
 }  // namespace
 
 std::unique_ptr<SwiftLocation> SwiftLocation::parse(std::string_view uri,
                                                     const SwiftReferences& references) {
-  if (count(uri, "://") != 1) {
+  if (internal::count_occurrences(uri, "://") != 1) {
     throw bad_uri(
         "URI cannot contain more than one occurrence of a scheme. A URI such as "
         "swift://user:pass@http://authurl.com/v1/container/obj must be written with the "
