@@ -78,6 +78,9 @@ class SwiftApi:
                     auth, headers={'X-Auth-User': USER, 'X-Auth-Key': KEY}), timeout=30) as r:
                 self.account = r.headers['X-Storage-Url']
                 self.token = r.headers['X-Auth-Token']
+        except urllib.error.HTTPError as e:
+            sys.exit(f'Swift at {auth} refuses {USER}/{KEY} (HTTP {e.code}): start it with '
+                     'scripts/servers/swift-aio start again')
         except (urllib.error.URLError, OSError) as e:
             sys.exit(f'the Swift server does not answer at {auth} ({e}): start it with '
                      'scripts/servers/swift-aio start')
