@@ -146,6 +146,28 @@ std::string describe_failure(long status, std::string_view body) {
   return out;
 }
 
+std::vector<std::string> list_objects(Session& session, const std::string& container,
+                                      const std::string& prefix) {
+  std::vector<std::string> out;
+  for (;;) {
+    const std::string marker = out.empty() ? "" : out.back();
+    const std::string query = "format=json&prefix=" + net::uri_encode(prefix, false) +
+                              "&marker=" + net::uri_encode(marker, false);
+    const net::Response list =
+        session.call({.method = "GET", .container = container, .query = query},
+                     "Listing " + container + "/" + prefix + "*");
+    if (list.status == 204 || list.status == 404) return out;
+    const auto names = nlohmann::json::parse(list.body, nullptr, false);
+    if (list.status != 200 || !names.is_array()) {
+      throw Error(ErrorKind::kBackendException,
+                  "Listing " + container + "/" + prefix +
+                      "* failed: " + describe_failure(list.status, list.body));
+    }
+    if (names.empty()) return out;
+    for (const auto& entry : names) out.push_back(entry.value("name", ""));
+  }
+}
+
 std::optional<std::string> find_endpoint(const nlohmann::json& catalog,
                                          const EndpointChoice& choice) {
   if (!catalog.is_array()) return std::nullopt;

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "net/http.h"
 
@@ -110,6 +111,11 @@ class Session {
   std::optional<Token> token_;
   int authentications_ = 0;
 };
+
+/// The names of the objects of `container` that start with `prefix`, every page of them (none
+/// when the container does not exist). Throws Error when the listing fails.
+std::vector<std::string> list_objects(Session& session, const std::string& container,
+                                      const std::string& prefix);
 
 /// "HTTP 404" plus the start of the body, for messages.
 std::string describe_failure(long status, std::string_view body);

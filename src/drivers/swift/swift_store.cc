@@ -26,16 +26,6 @@ const SwiftLocation& as_swift(const StoreLocation& location) {
   return *loc;
 }
 
-// `a=b&c=d` with the values encoded.
-std::string query(std::initializer_list<std::pair<std::string_view, std::string_view>> items) {
-  std::string out;
-  for (const auto& [name, value] : items) {
-    if (!out.empty()) out += '&';
-    out += std::string(name) + "=" + net::uri_encode(value, false);
-  }
-  return out;
-}
-
 class SwiftStore final : public Store {
  public:
   SwiftStore(OptionReader options, std::string backend_id)
@@ -418,29 +408,12 @@ class SwiftStore final : public Store {
     if (slash == std::string::npos) return;
     const std::string container = manifest.substr(0, slash);
     const std::string prefix = manifest.substr(slash + 1);
-    std::string marker;
-    for (;;) {
-      const net::Response list = session.call(
-          {.method = "GET",
-           .container = container,
-           .query = query({{"format", "json"}, {"prefix", prefix}, {"marker", marker}})},
-          "Listing the segments of " + prefix);
-      if (list.status == 204 || list.status == 404) return;
-      const auto names = nlohmann::json::parse(list.body, nullptr, false);
-      if (list.status != 200 || !names.is_array()) {
-        throw Error(ErrorKind::kBackendException,
-                    "Listing the segments of " + prefix +
-                        " failed: " + describe_failure(list.status, list.body));
-      }
-      if (names.empty()) return;
-      for (const auto& entry : names) {
-        marker = entry.value("name", "");
-        const net::Response gone = session.call(
-            {.method = "DELETE", .container = container, .object = marker}, "Deleting " + marker);
-        if (gone.status >= 300 && gone.status != 404) {
-          internal::logger()->error("Unable to delete segment {}: {}", marker,
-                                    describe_failure(gone.status, gone.body));
-        }
+    for (const std::string& name : list_objects(session, container, prefix)) {
+      const net::Response gone = session.call(
+          {.method = "DELETE", .container = container, .object = name}, "Deleting " + name);
+      if (gone.status >= 300 && gone.status != 404) {
+        internal::logger()->error("Unable to delete segment {}: {}", name,
+                                  describe_failure(gone.status, gone.body));
       }
     }
   }

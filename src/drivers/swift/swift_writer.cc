@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <unordered_set>
 
 #include "core/log.h"
 #include "core/part_uploader.h"
@@ -118,6 +119,7 @@ class SegmentedWriter final : public ImageWriter {
 
   Committed commit(std::uint64_t /*total_bytes*/, std::string_view /*md5*/) override {
     segments_.finish();
+    remove_strangers();
     SwiftRequest manifest{
         .method = "PUT", .container = target_.container, .object = target_.object};
     manifest.headers = {{"X-Object-Manifest", target_.container + "/" + target_.object + "-"},
@@ -139,6 +141,25 @@ class SegmentedWriter final : public ImageWriter {
   }
 
  private:
+  // The manifest joins every object named `<object>-…`: segments an interrupted add left
+  // behind (beyond the ones written now) would become part of this image. Remove them first.
+  void remove_strangers() {
+    const std::string prefix = target_.object + "-";
+    std::unordered_set<std::string> written;
+    for (std::uint64_t i = 0; i < segments_.parts_started(); ++i) {
+      written.insert(segment_name(target_.object, i));
+    }
+    for (const std::string& name : list_objects(*target_.session, target_.container, prefix)) {
+      if (written.contains(name)) continue;
+      internal::logger()->warn("Removing {}/{}, left behind by an earlier add of the same image",
+                               target_.container, name);
+      const net::Response gone = target_.session->call(
+          {.method = "DELETE", .container = target_.container, .object = name},
+          "Failed to add object to Swift: removing the stale segment " + name);
+      if (gone.status >= 300 && gone.status != 404) throw add_error(gone.status, gone.body);
+    }
+  }
+
   void put_segment(std::uint64_t index, std::span<const std::byte> bytes) {
     const std::string name = segment_name(target_.object, index);
     const std::string md5 = md5_hex(bytes);

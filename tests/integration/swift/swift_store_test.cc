@@ -121,6 +121,38 @@ TEST_F(SwiftStoreTest, DuplicateLeavesTheFirstImageIntact) {
   }
 }
 
+// An add killed midway leaves segments and no manifest; a later add of the same id must not
+// pick them up (a DLO joins every object of its prefix).
+TEST_F(SwiftStoreTest, SegmentsLeftByAnInterruptedAddAreNotJoined) {
+  auto r = registry();
+  const std::string id = random_id("stale-");
+  raw_->request("PUT", container_);
+  const auto leave_stale = [&](const std::string& suffix) {
+    net::HttpClient http({});
+    net::Request put;
+    put.method = "PUT";
+    put.url = raw_->storage_url() + "/" + container_ + "/" + id + suffix;
+    put.headers = {{"X-Auth-Token", raw_->token()}};
+    const std::string junk = bytes_of(500000, 99);
+    put.body = std::as_bytes(std::span(junk));
+    ASSERT_EQ(http.perform(put).status, 201);
+  };
+  leave_stale("-00002");
+  leave_stale("-00003");
+  leave_stale("-00004");
+  const std::string data = bytes_of(2 * kSwiftMB + 10, 4);  // segments 1…3 of ours
+  const AddResult three = add(*r, id, data, 0);
+  EXPECT_EQ(r->get_size(three.location), data.size());  // -00004 is not joined
+  r->remove(three.location);
+  leave_stale("-00002");                            // beyond the one segment of the next add
+  const std::string small = bytes_of(kSwiftMB, 5);  // one segment
+  const AddResult one = add(*r, id, small, 0);
+  EXPECT_EQ(r->get_size(one.location), small.size());
+  EXPECT_EQ(read_all(r->get(one.location)), small);
+  r->remove(one.location);
+  EXPECT_TRUE(raw_->list(container_).empty());
+}
+
 TEST_F(SwiftStoreTest, SizeMismatchesLeaveNothing) {
   auto r = registry();
   for (const auto& [actual, declared] :
