@@ -67,12 +67,12 @@ def swift_store_conf(auth_address, user, key, container, large_object_mb=5120, c
     return conf
 
 
-def main():
-    op, datadir = sys.argv[1], sys.argv[2]
-    file_store_conf(datadir)
+def timed_operation(op, args, scheme):
+    """Runs `add IMAGE_ID FILE` or `get URI` on the configured store of `scheme`, timed inside
+    this process (after start-up), and prints the result as JSON."""
     if op == 'add':
-        image_id, path = sys.argv[3], sys.argv[4]
-        store = backend.get_store_from_scheme('file')
+        image_id, path = args
+        store = backend.get_store_from_scheme(scheme)
         with open(path, 'rb') as data:
             size = data.seek(0, 2)
             data.seek(0)
@@ -82,15 +82,22 @@ def main():
             elapsed = time.perf_counter() - start
         print(json.dumps({'seconds': elapsed, 'location': location, 'size': written,
                           'checksum': checksum, 'multihash': multihash}))
-    elif op == 'get':
-        uri = sys.argv[3]
+    else:
         start = time.perf_counter()
-        chunks, size = backend.get_from_backend(uri)
+        chunks, _ = backend.get_from_backend(args[0])
+        read = 0
         with open('/dev/null', 'wb') as sink:
             for chunk in chunks:
                 sink.write(chunk)
+                read += len(chunk)
         elapsed = time.perf_counter() - start
-        print(json.dumps({'seconds': elapsed, 'size': size}))
+        print(json.dumps({'seconds': elapsed, 'size': read}))
+
+
+def main():
+    op, datadir = sys.argv[1], sys.argv[2]
+    file_store_conf(datadir)
+    timed_operation(op, sys.argv[3:], 'file')
 
 
 if __name__ == '__main__':

@@ -59,33 +59,12 @@ def glance_store_child(argv):
     store), and prints how long the operation took inside the process, after start-up."""
     import logging
     from glance_store import backend
-    from glance_store_reference import swift_store_conf
+    from glance_store_reference import swift_store_conf, timed_operation
     logging.disable(logging.CRITICAL)  # its deprecation warnings would drown /usr/bin/time's line
 
     op, auth = argv[0], argv[1]
     swift_store_conf(auth, USER, KEY, CONTAINER, LARGE_OBJECT_MB, CHUNK_MB, auth_version='1')
-    if op == 'add':
-        image_id, path = argv[2], argv[3]
-        store = backend.get_store_from_scheme('swift')
-        with open(path, 'rb') as data:
-            size = data.seek(0, 2)
-            data.seek(0)
-            start = time.perf_counter()
-            location, written, checksum, _, _ = \
-                backend.store_add_to_backend_with_multihash(image_id, data, size, 'sha512', store)
-            elapsed = time.perf_counter() - start
-        print(json.dumps({'seconds': elapsed, 'location': location, 'size': written,
-                          'checksum': checksum}))
-    else:
-        start = time.perf_counter()
-        chunks, size = backend.get_from_backend(argv[2])
-        read = 0
-        with open('/dev/null', 'wb') as sink:
-            for chunk in chunks:
-                sink.write(chunk)
-                read += len(chunk)
-        elapsed = time.perf_counter() - start
-        print(json.dumps({'seconds': elapsed, 'size': read}))
+    timed_operation(op, argv[2:], 'swift')
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,15 +31,8 @@ class SwiftFaultTest : public ::testing::Test {
 
   // Auth and storage both through `base` (the fault proxy, or TLS in front of it).
   std::unique_ptr<StoreRegistry> registry(const std::string& base, const std::string& extra = "") {
-    std::string text = "[glance_store]\nstores = swift\ndefault_store = swift\n";
-    text += "swift_store_auth_address = " + base + "/auth/v1.0\n";
-    text += "swift_store_endpoint = " + base + "/v1/AUTH_test\n";
-    text += "swift_store_user = test:tester\nswift_store_key = testing\n";
-    text += "swift_store_auth_version = 1\nswift_store_container = " + container_ + "\n";
-    text += "swift_store_create_container_on_put = true\n";
-    text += "swift_store_large_object_size = 2\nswift_store_large_object_chunk_size = 1\n";
-    text += "swift_store_max_retries = 2\n" + extra;
-    return StoreRegistry::create(ConfigFile::parse(text));
+    return tempauth_registry(base + "/auth/v1.0", container_,
+                             "swift_store_endpoint = " + base + "/v1/AUTH_test\n" + extra);
   }
 
   AddResult add(StoreRegistry& r, const std::string& id, const std::string& data) {

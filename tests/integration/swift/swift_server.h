@@ -29,6 +29,21 @@ inline std::string server_setting(const std::string& script, const std::string& 
   return env[name];
 }
 
+/// A legacy registry with one Swift store on tempauth (test:tester), its images in `container`:
+/// threshold 2 Swift-MB, segments of 1, 2 retries; `extra` lines are appended.
+inline std::unique_ptr<StoreRegistry> tempauth_registry(const std::string& auth_url,
+                                                        const std::string& container,
+                                                        const std::string& extra) {
+  std::string text = "[glance_store]\nstores = swift\ndefault_store = swift\n";
+  text += "swift_store_auth_address = " + auth_url + "\n";
+  text += "swift_store_user = test:tester\nswift_store_key = testing\n";
+  text += "swift_store_auth_version = 1\nswift_store_container = " + container + "\n";
+  text += "swift_store_create_container_on_put = true\n";
+  text += "swift_store_large_object_size = 2\nswift_store_large_object_chunk_size = 1\n";
+  text += "swift_store_max_retries = 2\n" + extra;
+  return StoreRegistry::create(ConfigFile::parse(text));
+}
+
 /// Swift's API with a tempauth token, to check what the store left behind.
 class RawSwift {
  public:

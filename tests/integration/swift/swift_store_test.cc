@@ -52,14 +52,7 @@ class SwiftStoreTest : public ::testing::Test {
 
   // A legacy registry with a Swift store on tempauth: threshold 2 MB, 1 MB segments.
   std::unique_ptr<StoreRegistry> registry(const std::string& extra = "") {
-    std::string text = "[glance_store]\nstores = swift\ndefault_store = swift\n";
-    text += "swift_store_auth_address = " + auth_ + "\n";
-    text += "swift_store_user = test:tester\nswift_store_key = testing\n";
-    text += "swift_store_auth_version = 1\nswift_store_container = " + container_ + "\n";
-    text += "swift_store_create_container_on_put = true\n";
-    text += "swift_store_large_object_size = 2\nswift_store_large_object_chunk_size = 1\n";
-    text += "swift_store_max_retries = 2\n" + extra;
-    return StoreRegistry::create(ConfigFile::parse(text));
+    return tempauth_registry(auth_, container_, extra);
   }
 
   AddResult add(StoreRegistry& r, const std::string& id, const std::string& data,
