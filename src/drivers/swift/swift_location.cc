@@ -108,6 +108,9 @@ std::unique_ptr<SwiftLocation> SwiftLocation::parse(std::string_view uri,
   segments.pop_back();
   location->container_ = std::string(segments.back());
   segments.pop_back();
+  // An empty host followed by a path ("swift://@//@/a/c/o") gives an auth URL starting with
+  // '/': glance writes it without and reads it differently at every write-back. Malformed.
+  if (netloc.empty() && !segments.empty()) throw bad_uri(kBadlyFormed);
   std::string auth = netloc;
   for (const auto segment : segments) auth.append("/").append(segment);
   location->auth_or_store_url_ = std::move(auth);

@@ -58,7 +58,8 @@ TEST(SwiftLocation, MalformedUrisAreBadStoreUri) {
   for (const std::string uri :
        {"swift://user:pass@http://authurl.com/v1/container/obj", "swift://bad_creds@uri/cont/obj",
         "swift://user:key@uri/cont", "swift:///c/o", "swift://us@er:key@auth.com/c/o",
-        "SWIFT://u:k@auth.com/c/o", "swift+config://ref1/c"}) {
+        "SWIFT://u:k@auth.com/c/o", "swift+config://ref1/c",
+        "swift://@//@/x/c/o"}) {  // found by the fuzzer: no host, then a path
     EXPECT_EQ(CatchError([&] { SwiftLocation::parse(uri, references()); }).kind(),
               ErrorKind::kBadStoreUri)
         << uri;
