@@ -48,6 +48,9 @@ std::string read_all(InputStream& in);
 struct GetResult {
   std::unique_ptr<InputStream> stream;
   std::uint64_t size = 0;
+  /// false when the store cannot tell the size before the end (an HTTP server streaming a body
+  /// of unknown length): `size` is then 0, as glance_store reports it.
+  bool size_known = true;
 };
 
 }  // namespace glance_store

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "drivers/filesystem/filesystem.h"
+#include "drivers/http/http.h"
 #include "drivers/s3/s3.h"
 #include "drivers/swift/swift.h"
 #include "glance_store/backend.h"
@@ -54,7 +55,8 @@ std::unique_ptr<Store> make_store(const std::string& type, OptionReader reader,
   }
   if (type == "s3") return s3::make_s3_store(std::move(reader), backend_id);
   if (type == "swift") return swift::make_swift_store(std::move(reader), backend_id);
-  return nullptr;  // the http driver comes in its own issue
+  if (type == "http") return http::make_http_store(std::move(reader), backend_id);
+  return nullptr;  // rbd, cinder and vmware are not part of this library
 }
 
 Error unavailable(const std::string& name, const std::string& type) {
@@ -72,6 +74,9 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
   registry->all_schemes_.add("filesystem", filesystem::parse_file_location);
   for (const char* scheme : {"s3", "s3+http", "s3+https"}) {
     registry->all_schemes_.add(scheme, s3::parse_s3_location);
+  }
+  for (const char* scheme : {"http", "https"}) {
+    registry->all_schemes_.add(scheme, http::parse_http_location);
   }
 
   // The stores read their options again whenever they are reconfigured: they share this copy.

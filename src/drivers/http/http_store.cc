@@ -1,0 +1,328 @@
+// The read-only HTTP store: glance_store's redirect rules and error kinds, plus reads by offset
+// and length and reads that resume after a broken connection.
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include <map>
+#include <memory>
+
+#include "core/log.h"
+#include "core/url.h"
+#include "drivers/http/http.h"
+#include "drivers/http/http_location.h"
+#include "glance_store/error.h"
+#include "net/http.h"
+#include "net/transfer.h"
+
+namespace glance_store::http {
+namespace {
+
+// glance_store's MAX_REDIRECTS counts requests: the fifth answer may not be a redirect again.
+constexpr int kMaxRequests = 5;
+// A failed read is tried again from where it stopped at most this many times.
+constexpr int kMaxResumes = 5;
+constexpr std::size_t kMaxQuotedBody = 1000;
+
+const HttpLocation& as_http(const StoreLocation& location) {
+  const auto* http = dynamic_cast<const HttpLocation*>(&location);
+  if (http == nullptr) throw Error(ErrorKind::kBadStoreUri, "not an http:// or https:// location");
+  return *http;
+}
+
+std::string basic_credentials(const HttpLocation& location) {
+  const std::string user = internal::percent_unquote(location.user().value_or(""));
+  const std::string password = internal::percent_unquote(location.password().value_or(""));
+  const std::string plain = user + ":" + password;
+  std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size()));
+  encoded.resize(static_cast<std::size_t>(n));
+  return "Basic " + encoded;
+}
+
+// A Location header resolved against the URL that sent it (RFC 3986), by libcurl's URL parser.
+std::string resolve_reference(const std::string& base, const std::string& reference) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(), &curl_url_cleanup);
+  char* resolved = nullptr;
+  if (!url || curl_url_set(url.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK ||
+      curl_url_set(url.get(), CURLUPART_URL, reference.c_str(),
+                   CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS) != CURLUE_OK ||
+      curl_url_get(url.get(), CURLUPART_URL, &resolved, 0) != CURLUE_OK) {
+    throw Error(ErrorKind::kBadStoreUri,
+                "The HTTP server redirected to an invalid location: " + redact_uri(reference));
+  }
+  std::string out(resolved);
+  curl_free(resolved);
+  return out;
+}
+
+std::string quoted_body(std::string body) {
+  if (body.size() > kMaxQuotedBody) body.resize(kMaxQuotedBody);
+  return body;
+}
+
+struct HttpOptions {
+  std::optional<std::string> ca_file;
+  bool insecure = true;
+  std::map<std::string, std::string> proxies;  // by the scheme of the requested URL
+};
+
+// oslo.config's DictOpt: "key:value" pairs separated by commas, split at the first ':'.
+std::map<std::string, std::string> read_proxies(const OptionReader& reader) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : reader.get_list("http_proxy_information")) {
+    const std::size_t colon = item.find(':');
+    if (colon == std::string::npos) {
+      reader.fail("http_proxy_information", "'" + redact_uri(item) + "' is not scheme:proxy");
+    }
+    std::string key(internal::strip_py_whitespace(std::string_view(item).substr(0, colon)));
+    std::string value(internal::strip_py_whitespace(std::string_view(item).substr(colon + 1)));
+    // As requests does: a proxy written without a scheme is an http:// one.
+    if (!value.empty() && value.find("://") == std::string::npos) value = "http://" + value;
+    out[key] = value;
+  }
+  return out;
+}
+
+using Clients = std::map<std::string, std::shared_ptr<net::HttpClient>>;
+
+// Sends `method` to the location and follows 301 and 302 the way glance_store does, within
+// kMaxRequests requests. Returns the first answer below 300 (or a 416). Throws Error for the
+// statuses glance_store refuses, TransportError when a server cannot be reached.
+std::unique_ptr<net::ResponseStream> query(const Clients& clients, const HttpLocation& start,
+                                           const std::string& method, const net::Headers& headers) {
+  std::unique_ptr<HttpLocation> redirected;
+  const HttpLocation* hop = &start;
+  std::optional<std::string> inherited_auth;
+  for (int request = 1;; ++request) {
+    net::Request r;
+    r.method = method;
+    r.url = hop->request_url();
+    r.headers = headers;
+    if (hop->user() && (!hop->user()->empty() || !hop->password()->empty())) {
+      r.headers.emplace_back("Authorization", basic_credentials(*hop));
+    } else if (inherited_auth) {
+      r.headers.emplace_back("Authorization", *inherited_auth);
+    }
+    auto stream = clients.at(hop->scheme())->open(r);
+    const long status = stream->status();
+    if (status < 300 || status == 416) return stream;
+    if (status >= 400) {
+      if (status == 404) {
+        throw Error(ErrorKind::kNotFound, "HTTP datastore could not find image at URI.");
+      }
+      throw Error(ErrorKind::kBadStoreUri,
+                  "HTTP URL " + hop->path() + " returned a " + std::to_string(status) +
+                      " status code. \nThe response body:\n" + quoted_body(stream->read_rest()));
+    }
+    if (status != 301 && status != 302) {
+      throw Error(ErrorKind::kBadStoreUri, "The HTTP URL " + hop->path() +
+                                               " attempted to redirect with an invalid " +
+                                               std::to_string(status) + " status code.");
+    }
+    if (request == kMaxRequests) {
+      throw Error(ErrorKind::kMaxRedirectsExceeded,
+                  "The HTTP URL exceeded " + std::to_string(kMaxRequests) + " maximum redirects.");
+    }
+    const std::string* target = stream->header("location");
+    if (target == nullptr || internal::strip_py_whitespace(*target).empty()) {
+      throw Error(ErrorKind::kBadStoreUri, "The HTTP URL " + hop->path() + " answered " +
+                                               std::to_string(status) +
+                                               " without a Location to redirect to.");
+    }
+    auto next = HttpLocation::parse(
+        resolve_reference(r.url, std::string(internal::strip_py_whitespace(*target))));
+    // Credentials go along to the same server only (as a browser does), never elsewhere.
+    const bool same_origin = next->scheme() == hop->scheme() && next->netloc() == hop->netloc();
+    if (!same_origin) {
+      inherited_auth.reset();
+    } else if (hop->user() && !next->user()) {
+      inherited_auth = basic_credentials(*hop);
+    }
+    internal::logger()->debug("HTTP store: {} {} redirected ({}) to {}", method, redact_uri(r.url),
+                              status, redact_uri(next->request_url()));
+    redirected = std::move(next);
+    hop = redirected.get();
+  }
+}
+
+class HttpStore final : public Store {
+ public:
+  HttpStore(OptionReader options, std::string backend_id)
+      : Store(std::move(options), std::move(backend_id), {"http", "https"},
+              bits(Capability::kReadRandom) | bits(Capability::kDriverReusable)) {}
+
+  std::string_view type() const override { return "http"; }
+  std::string_view config_name() const override { return "http"; }
+
+  std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const override {
+    return HttpLocation::parse(uri);
+  }
+
+  // glance_store gives the HTTP store a prefix only in multi-store mode.
+  std::string url_prefix() const override { return backend_id().empty() ? "" : "http"; }
+
+ protected:
+  void configure_add() override {
+    HttpOptions options;
+    options.ca_file = this->options().get_string("https_ca_certificates_file");
+    options.insecure = this->options().get_bool("https_insecure", true);
+    options.proxies = read_proxies(this->options());
+    Clients clients;
+    for (const char* scheme : {"http", "https"}) {
+      net::HttpOptions http;
+      // A CA file is the trust store whatever https_insecure says.
+      http.ca_file = options.ca_file.value_or("");
+      http.verify_tls = options.ca_file.has_value() || !options.insecure;
+      if (auto it = options.proxies.find(scheme); it != options.proxies.end()) {
+        http.proxy = it->second;
+      } else if (auto all = options.proxies.find("all"); all != options.proxies.end()) {
+        http.proxy = all->second;
+      }
+      clients[scheme] = std::make_shared<net::HttpClient>(std::move(http));
+    }
+    clients_ = std::move(clients);
+  }
+
+  GetResult do_get(const StoreLocation& location, std::uint64_t offset,
+                   std::optional<std::uint64_t> length, const RequestContext*) override {
+    const auto& loc = as_http(location);
+    const bool ranged = offset != 0 || length.has_value();
+    net::Headers headers;
+    if (ranged) {
+      headers.emplace_back(
+          "Range",
+          net::range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
+    }
+    std::unique_ptr<net::ResponseStream> stream;
+    try {
+      stream = query(clients_, loc, "GET", headers);
+    } catch (const net::TransportError& e) {
+      throw Error(
+          ErrorKind::kRemoteServiceUnavailable,
+          std::string("Remote server where the image is present is unavailable: ") + e.what());
+    }
+    const long status = stream->status();
+    if (status == 416) {  // the offset is at or past the end: nothing to read
+      GetResult empty;
+      empty.stream = std::make_unique<MemoryInputStream>("");
+      return empty;
+    }
+    if (status == 206) {
+      const std::string* range = stream->header("content-range");
+      if (range == nullptr || !range->starts_with("bytes " + std::to_string(offset) + "-")) {
+        throw Error(ErrorKind::kBackendException,
+                    "The HTTP server answered a Range request with other bytes");
+      }
+    }
+    const auto content_length = net::parse_u64(stream->header("content-length"));
+    std::uint64_t skip = 0;
+    if (ranged && status == 200) {
+      // The server ignored the Range: the wanted bytes are further on in the whole body.
+      skip = offset;
+    }
+    if (!content_length) {
+      // A body of unknown length (chunked) cannot be resumed: it is streamed as it comes.
+      if (ranged) {
+        throw Error(ErrorKind::kBackendException,
+                    "The HTTP server sent no Content-Length for a read by offset and length");
+      }
+      GetResult result;
+      result.stream = std::move(stream);
+      result.size_known = false;
+      return result;
+    }
+    std::uint64_t available = *content_length;
+    if (skip > 0) available = available > skip ? available - skip : 0;
+    const std::uint64_t size = length ? std::min(*length, available) : available;
+    std::string validator_name;
+    std::string validator;
+    if (const std::string* etag = stream->header("etag"); etag && !etag->starts_with("W/")) {
+      validator_name = "If-Match";
+      validator = *etag;
+    } else if (const std::string* modified = stream->header("last-modified")) {
+      validator_name = "If-Unmodified-Since";
+      validator = *modified;
+    }
+    if (skip > 0) discard(*stream, skip);
+    const std::string what = "the image at " + redact_uri(loc.request_url());
+    // A resumed read asks for the rest from the original location again (a redirect may point
+    // somewhere new each time) and must find the same object: without a validator it cannot
+    // tell, so it does not resume.
+    auto owned = HttpLocation::parse(loc.uri());
+    std::shared_ptr<const HttpLocation> start(std::move(owned));
+    const std::uint64_t last = offset + size - 1;
+    auto reopen = [clients = clients_, start, validator_name, validator, last,
+                   what](std::uint64_t from) -> std::unique_ptr<net::ResponseStream> {
+      if (validator.empty()) {
+        throw Error(ErrorKind::kBackendException,
+                    "The connection to " + what +
+                        " broke and the server gives no ETag or Last-Modified to resume safely");
+      }
+      net::Headers resume = {{"Range", net::range_header(from, last)}, {validator_name, validator}};
+      auto again = query(clients, *start, "GET", resume);
+      if (again->status() == 206) return again;
+      if (again->status() == 412) {
+        throw Error(ErrorKind::kBackendException, what + " changed while it was read");
+      }
+      throw Error(ErrorKind::kBackendException,
+                  "Resuming the read of " + what + " failed: the server answered " +
+                      std::to_string(again->status()) + " to a Range request");
+    };
+    GetResult result;
+    result.size = size;
+    if (size == 0) {
+      result.stream = std::make_unique<MemoryInputStream>("");
+      return result;
+    }
+    result.stream = std::make_unique<net::ResumingReader>(std::move(stream), offset, size,
+                                                          kMaxResumes, what, reopen);
+    return result;
+  }
+
+  std::uint64_t do_get_size(const StoreLocation& location, const RequestContext*) override {
+    std::unique_ptr<net::ResponseStream> head;
+    try {
+      head = query(clients_, as_http(location), "HEAD", {});
+    } catch (const net::TransportError& e) {
+      throw Error(ErrorKind::kBadStoreUri, std::string("The HTTP URL is invalid: ") + e.what());
+    }
+    // glance_store's answer when the server does not say: 0.
+    return net::parse_u64(head->header("content-length")).value_or(0);
+  }
+
+  void do_remove(const StoreLocation&, const RequestContext*) override {
+    throw Error(ErrorKind::kStoreDeleteNotSupported, "");
+  }
+
+  std::unique_ptr<ImageWriter> begin_add(std::string_view, std::uint64_t,
+                                         const RequestContext*) override {
+    throw Error(ErrorKind::kStoreAddDisabled, "");
+  }
+
+ private:
+  static void discard(net::ResponseStream& stream, std::uint64_t count) {
+    std::vector<std::byte> sink(std::min<std::uint64_t>(count, 1 << 20));
+    while (count > 0) {
+      const std::size_t n =
+          stream.read(std::span(sink).first(std::min<std::uint64_t>(count, sink.size())));
+      if (n == 0) break;  // the reader that follows reports the short body
+      count -= n;
+    }
+  }
+
+  Clients clients_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> make_http_store(OptionReader options, std::string backend_id) {
+  return std::make_unique<HttpStore>(std::move(options), std::move(backend_id));
+}
+
+std::unique_ptr<StoreLocation> parse_http_location(std::string_view uri) {
+  return HttpLocation::parse(uri);
+}
+
+}  // namespace glance_store::http
