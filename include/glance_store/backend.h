@@ -61,7 +61,8 @@ class StoreRegistry {
   /// or, in legacy mode, scheme/type) or the default one, then checks the returned metadata.
   AddResult add(std::string_view image_id, InputStream& data, std::uint64_t size,
                 std::string_view hashing_algo = "sha512", std::string_view store_name = "",
-                const Verifier* verifier = nullptr, const RequestContext* context = nullptr) const;
+                const Verifier* verifier = nullptr, const RequestContext* context = nullptr,
+                const ExpectedDigests* expected = nullptr) const;
   /// get_from_backend. With `store_name` the named store is used; without it, the stores of
   /// the URI's type are tried in turn (multi-store), skipping those that do not hold it.
   GetResult get(std::string_view uri, std::uint64_t offset = 0,

@@ -35,6 +35,9 @@ enum class ErrorKind : int {
   kAuthUrlNotFound = 22,
   kUnsupportedBackend = 23,
   kDriverLoadFailure = 24,
+  /// Ours: the bytes did not hash to the digests the caller expected (a copy or an add with
+  /// ExpectedDigests, `get --checksum`); nothing was committed.
+  kChecksumMismatch = 25,
 };
 
 /// Every kind, in numeric order (for listings such as `glance-store --help`).
@@ -64,6 +67,7 @@ inline constexpr ErrorKind kAllErrorKinds[] = {
     ErrorKind::kAuthUrlNotFound,
     ErrorKind::kUnsupportedBackend,
     ErrorKind::kDriverLoadFailure,
+    ErrorKind::kChecksumMismatch,
 };
 
 /// glance_store's class name of a kind, e.g. "NotFound".

@@ -58,6 +58,14 @@ class ImageWriter {
 /// Throwing from it fails the add.
 using Verifier = std::function<void(std::span<const std::byte>)>;
 
+/// Digests an add must arrive at. They are compared after the last byte and before the store
+/// commits the image (before the rename, the multipart completion or the manifest), so a
+/// mismatch fails the add with ChecksumMismatch and nothing becomes visible.
+struct ExpectedDigests {
+  std::string md5;        ///< lowercase or uppercase hex; empty: not checked
+  std::string multihash;  ///< hex digest of the add's hashing algorithm; empty: not checked
+};
+
 /// What add() returns (glance_store's 5-tuple).
 struct AddResult {
   std::string location;
@@ -118,10 +126,11 @@ class Store {
   void remove(const StoreLocation& location, const RequestContext* context = nullptr);
   /// Stores an image read once from `data`. `size` 0 means unknown; otherwise more or less
   /// data than declared fails with Invalid and leaves nothing behind. The hashing algorithm is
-  /// checked before a byte is read (UnknownHashingAlgo).
+  /// checked before a byte is read (UnknownHashingAlgo). With `expected`, the digests are
+  /// checked before the image is committed (ChecksumMismatch).
   AddResult add(std::string_view image_id, InputStream& data, std::uint64_t size,
                 std::string_view hashing_algo = "sha512", const Verifier* verifier = nullptr,
-                const RequestContext* context = nullptr);
+                const RequestContext* context = nullptr, const ExpectedDigests* expected = nullptr);
   /// Grants access to tenants; a no-op for stores without ACLs.
   virtual void set_acls(const StoreLocation& location, bool is_public,
                         const std::vector<std::string>& read_tenants,

@@ -1,5 +1,7 @@
 #include "core/add_pipeline.h"
 
+#include <cctype>
+
 #include "core/buffer_pool.h"
 #include "core/thread_pool.h"
 #include "glance_store/error.h"
@@ -28,11 +30,23 @@ std::string size_message(std::string_view what, std::uint64_t expected, std::uin
          std::to_string(got) + " bytes";
 }
 
+void check_digest(std::string_view algo, const std::string& expected, const std::string& actual) {
+  if (expected.empty()) return;
+  std::string lowered = expected;
+  for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lowered == actual) return;
+  throw Error(
+      ErrorKind::kChecksumMismatch,
+      Error::format(default_message(ErrorKind::kChecksumMismatch),
+                    {{"algo", std::string(algo)}, {"actual", actual}, {"expected", expected}}));
+}
+
 }  // namespace
 
 PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size, Hasher& md5,
                                 Hasher* multihash, const Verifier* verifier, ImageWriter& writer,
-                                const PipelineOptions& options) {
+                                const PipelineOptions& options, const ExpectedDigests* expected,
+                                std::string_view hash_algo) {
   PipelineResult result;
   try {
     auto pool = BufferPool::create(options.buffer_size, options.buffer_count);
@@ -66,6 +80,10 @@ PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size
     rethrow_if(multihash_queue.error());
     result.md5 = md5.hexdigest();
     result.multihash = multihash != nullptr ? multihash->hexdigest() : result.md5;
+    if (expected != nullptr) {
+      check_digest("md5", expected->md5, result.md5);
+      check_digest(hash_algo, expected->multihash, result.multihash);
+    }
     result.committed = writer.commit(result.bytes, result.md5);
   } catch (...) {
     writer.abort();

@@ -22,6 +22,8 @@ struct PipelineResult {
 /// before the error propagates. `multihash` may be null when it is md5 itself.
 PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size, Hasher& md5,
                                 Hasher* multihash, const Verifier* verifier, ImageWriter& writer,
-                                const PipelineOptions& options);
+                                const PipelineOptions& options,
+                                const ExpectedDigests* expected = nullptr,
+                                std::string_view hash_algo = "sha512");
 
 }  // namespace glance_store::internal

@@ -10,8 +10,8 @@ struct KindInfo {
   std::string_view message;
 };
 
-// Indexed by ErrorKind's value; the texts are glance_store's templates.
-constexpr std::array<KindInfo, 25> kKinds = {{
+// Indexed by ErrorKind's value; the texts are glance_store's templates (ChecksumMismatch is ours).
+constexpr std::array<KindInfo, 26> kKinds = {{
     {"NotFound", "Image %(image)s not found"},
     {"Duplicate", "Image %(image)s already exists"},
     {"Invalid", "Data supplied was not valid."},
@@ -42,6 +42,7 @@ constexpr std::array<KindInfo, 25> kKinds = {{
     {"AuthUrlNotFound", "Auth service at URL %(url)s not found."},
     {"UnsupportedBackend", ""},
     {"DriverLoadFailure", "Driver %(driver_name)s could not be loaded."},
+    {"ChecksumMismatch", "The image's %(algo)s is %(actual)s, expected %(expected)s."},
 }};
 
 const KindInfo& info(ErrorKind kind) { return kKinds.at(static_cast<std::size_t>(kind)); }

@@ -1,5 +1,6 @@
 #include "glance_store/location.h"
 
+#include <algorithm>
 #include <array>
 
 #include "core/url.h"
@@ -13,10 +14,17 @@ std::string redact_uri(std::string_view uri) {
   const std::size_t sep = uri.find("://");
   if (sep == std::string_view::npos) return std::string(uri);
   const std::size_t start = sep + 3;
-  const std::size_t at = uri.find('@', start);
+  // The credentials end at the host's '@': the last one of the authority (as Python's urlsplit
+  // reads it), or, when a secret holds a '/', the first one after it.
+  const std::size_t authority_end = std::min(uri.find_first_of("/?#", start), uri.size());
+  std::size_t at = uri.substr(0, authority_end).rfind('@');
+  if (at == std::string_view::npos || at < start) at = uri.find('@', start);
   if (at == std::string_view::npos) return std::string(uri);
   std::string_view userinfo = uri.substr(start, at - start);
-  const std::size_t colon = userinfo.rfind(':');
+  // A Swift user may hold ':' (tenant:user), its key follows the last one; elsewhere the
+  // secret is everything after the first.
+  const bool swift = uri.substr(0, sep).starts_with("swift");
+  const std::size_t colon = swift ? userinfo.rfind(':') : userinfo.find(':');
   if (colon == std::string_view::npos) return std::string(uri);
   std::string out(uri.substr(0, start));
   out += userinfo.substr(0, colon + 1);

@@ -300,9 +300,10 @@ auto StoreRegistry::with_store_for(std::string_view uri, std::string_view store_
 
 AddResult StoreRegistry::add(std::string_view image_id, InputStream& data, std::uint64_t size,
                              std::string_view hashing_algo, std::string_view store_name,
-                             const Verifier* verifier, const RequestContext* context) const {
+                             const Verifier* verifier, const RequestContext* context,
+                             const ExpectedDigests* expected) const {
   Store& store = store_name.empty() ? default_store() : store_by_name(store_name);
-  AddResult result = store.add(image_id, data, size, hashing_algo, verifier, context);
+  AddResult result = store.add(image_id, data, size, hashing_algo, verifier, context, expected);
   check_location_metadata(result.metadata, store.type());
   return result;
 }

@@ -77,7 +77,7 @@ void Store::remove(const StoreLocation& location, const RequestContext* context)
 
 AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t size,
                      std::string_view hashing_algo, const Verifier* verifier,
-                     const RequestContext* context) {
+                     const RequestContext* context, const ExpectedDigests* expected) {
   if (!capabilities_.is_capable(Capability::kWriteAccess)) {
     std::string message(default_message(ErrorKind::kStoreAddDisabled));
     if (!add_disabled_reason_.empty()) message += " Reason: " + add_disabled_reason_;
@@ -91,7 +91,8 @@ AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t
 
   auto writer = begin_add(image_id, size, context);
   auto piped =
-      internal::run_add_pipeline(data, size, *md5, multihash.get(), verifier, *writer, pipeline_);
+      internal::run_add_pipeline(data, size, *md5, multihash.get(), verifier, *writer, pipeline_,
+                                 expected, hashing_algo);
   AddResult result;
   result.location = std::move(piped.committed.location);
   result.bytes_written = piped.bytes;

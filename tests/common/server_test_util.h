@@ -55,6 +55,15 @@ inline std::map<std::string, std::string> script_env(const std::string& script) 
   return out;
 }
 
+/// A setting of a server script: from the environment, else from the script's `env` output.
+inline std::string server_setting(const std::string& script, const std::string& name) {
+  if (const char* v = std::getenv(name.c_str())) return v;
+  static std::map<std::string, std::map<std::string, std::string>> cache;
+  auto& env = cache[script];
+  if (env.empty()) env = script_env(script);
+  return env[name];
+}
+
 /// `size` pseudo-random bytes, the same for the same seed.
 inline std::string bytes_of(std::uint64_t size, std::uint64_t seed) {
   std::string out(size, '\0');

@@ -12,12 +12,16 @@
 
 namespace glance_store::cli {
 
-/// Exit codes: 0 success, 1 internal error, 2 usage, 3 checksum mismatch, 10 + kind.
+/// Exit codes: 0 success, 1 internal error, 2 usage, 3 checksum mismatch, 10 + kind (other
+/// kinds).
 inline constexpr int kExitInternal = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitChecksumMismatch = 3;
 inline constexpr int kExitKindBase = 10;
-inline int exit_code(ErrorKind kind) { return kExitKindBase + static_cast<int>(kind); }
+inline int exit_code(ErrorKind kind) {
+  return kind == ErrorKind::kChecksumMismatch ? kExitChecksumMismatch
+                                              : kExitKindBase + static_cast<int>(kind);
+}
 
 /// A failure of the tool itself (usage, checksum), reported like an Error but with its own code.
 struct ToolError {
@@ -53,6 +57,23 @@ struct GetOptions {
 };
 int run_get(const GlobalOptions& global, const GetOptions& options);
 int run_size(const GlobalOptions& global, const std::string& uri);
+
+struct CopyOptions {
+  std::string uri;
+  std::string to;                       ///< backend id (multi-store) or store type (legacy)
+  std::optional<std::string> image_id;  ///< nullopt: the source's, when its URI ends with one
+  ExpectedDigests expected;
+  std::string hash_algo = "sha512";
+  bool show_credentials = false;
+};
+int run_copy(const GlobalOptions& global, const CopyOptions& options);
+
+struct VerifyOptions {
+  std::string uri;
+  ExpectedDigests expected;
+  std::string hash_algo = "sha512";
+};
+int run_verify(const GlobalOptions& global, const VerifyOptions& options);
 int run_delete(const GlobalOptions& global, const std::string& uri);
 int run_parse_uri(const GlobalOptions& global, const std::string& uri, bool show_credentials);
 int run_stores(const GlobalOptions& global);

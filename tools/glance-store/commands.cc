@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -141,6 +142,60 @@ class Sink {
   bool owned_ = false;
 };
 
+void print_added(const StoreRegistry& registry, const AddResult& result, bool show_credentials) {
+  Json out;
+  // Locations of S3 (and Swift) carry secrets: shown only when asked for.
+  out["location"] = show_credentials ? result.location
+                                     : registry.parse_any(result.location)->uri(/*redact=*/true);
+  out["size"] = result.bytes_written;
+  out["checksum"] = result.checksum;
+  out["multihash"] = result.multihash;
+  out["hash_algo"] = result.hash_algo;
+  out["metadata"] = Json::parse(result.metadata.dump());
+  print_json(out);
+}
+
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : std::isxdigit(static_cast<unsigned char>(s[i])) == 0) return false;
+  }
+  return true;
+}
+
+// Glance names an image's object after the image: a copy keeps that id when the source's URI
+// ends with one.
+std::string image_id_of(std::string_view uri) {
+  uri = uri.substr(0, uri.find_first_of("?#"));
+  const std::size_t slash = uri.rfind('/');
+  const std::string_view last = slash == std::string_view::npos ? uri : uri.substr(slash + 1);
+  return is_uuid(last) ? std::string(last) : new_uuid();
+}
+
+// md5 and the multihash of a stream, each on its own thread, read in large buffers.
+struct Digests {
+  std::uint64_t size = 0;
+  std::string md5;
+  std::string multihash;
+};
+
+Digests digest_stream(InputStream& in, std::string_view hash_algo, Progress& progress) {
+  auto md5 = Hasher::create("md5");
+  auto multihash = Hasher::create(hash_algo);
+  Digests out;
+  std::vector<std::byte> buffer(1 << 20);
+  while (std::size_t n = in.read(buffer)) {
+    md5->update({buffer.data(), n});
+    multihash->update({buffer.data(), n});
+    out.size += n;
+    progress.advance(n);
+  }
+  out.md5 = md5->hexdigest();
+  out.multihash = multihash->hexdigest();
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<StoreRegistry> open_registry(const GlobalOptions& global, ConfigFile& storage) {
@@ -190,17 +245,7 @@ int run_add(const GlobalOptions& global, const AddOptions& options) {
   }
   if (fd != STDIN_FILENO) ::close(fd);
   progress.finish();
-  Json out;
-  // Locations of S3 (and Swift) carry secrets: shown only when asked for.
-  out["location"] = options.show_credentials
-                        ? result.location
-                        : registry->parse_any(result.location)->uri(/*redact=*/true);
-  out["size"] = result.bytes_written;
-  out["checksum"] = result.checksum;
-  out["multihash"] = result.multihash;
-  out["hash_algo"] = result.hash_algo;
-  out["metadata"] = Json::parse(result.metadata.dump());
-  print_json(out);
+  print_added(*registry, result, options.show_credentials);
   return 0;
 }
 
@@ -229,8 +274,10 @@ int run_get(const GlobalOptions& global, const GetOptions& options) {
   if (md5) {
     const std::string actual = md5->hexdigest();
     if (actual != options.checksum) {
-      throw ToolError{kExitChecksumMismatch, "ChecksumMismatch",
-                      "expected md5 " + options.checksum + ", got " + actual};
+      throw Error(
+          ErrorKind::kChecksumMismatch,
+          Error::format(default_message(ErrorKind::kChecksumMismatch),
+                        {{"algo", "md5"}, {"actual", actual}, {"expected", options.checksum}}));
     }
   }
   sink.complete();
@@ -244,6 +291,59 @@ int run_size(const GlobalOptions& global, const std::string& uri) {
   if (std::printf("%llu\n", static_cast<unsigned long long>(size)) < 0 ||
       std::fflush(stdout) != 0) {
     io_failure("cannot write standard output", errno);
+  }
+  return 0;
+}
+
+int run_copy(const GlobalOptions& global, const CopyOptions& options) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  GetResult source = registry->get(options.uri, 0, std::nullopt, global.backend);
+  const std::uint64_t size = source.size_known ? source.size : 0;
+  Progress progress("copy", size);
+  ProgressStream counted(*source.stream, progress);
+  const std::string id = options.image_id.value_or(image_id_of(options.uri));
+  const AddResult result = registry->add(id, counted, size, options.hash_algo, options.to, nullptr,
+                                         nullptr, &options.expected);
+  progress.finish();
+  print_added(*registry, result, options.show_credentials);
+  return 0;
+}
+
+int run_verify(const GlobalOptions& global, const VerifyOptions& options) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  GetResult got = registry->get(options.uri, 0, std::nullopt, global.backend);
+  Progress progress("verify", got.size);
+  const Digests digests = digest_stream(*got.stream, options.hash_algo, progress);
+  progress.finish();
+  if (got.size_known && digests.size != got.size) {
+    throw Error(ErrorKind::kBackendException, "the store announced " + std::to_string(got.size) +
+                                                  " bytes and delivered " +
+                                                  std::to_string(digests.size));
+  }
+  const auto same = [](const std::string& expected, const std::string& actual) {
+    std::string lowered = expected;
+    for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return expected.empty() || lowered == actual;
+  };
+  const bool md5_ok = same(options.expected.md5, digests.md5);
+  const bool multihash_ok = same(options.expected.multihash, digests.multihash);
+  Json out;
+  out["size"] = digests.size;
+  out["checksum"] = digests.md5;
+  out["multihash"] = digests.multihash;
+  out["hash_algo"] = options.hash_algo;
+  out["matches"] = md5_ok && multihash_ok;
+  print_json(out);
+  if (!md5_ok || !multihash_ok) {
+    const bool md5_wrong = !md5_ok;
+    throw Error(ErrorKind::kChecksumMismatch,
+                Error::format(
+                    default_message(ErrorKind::kChecksumMismatch),
+                    {{"algo", md5_wrong ? "md5" : options.hash_algo},
+                     {"actual", md5_wrong ? digests.md5 : digests.multihash},
+                     {"expected", md5_wrong ? options.expected.md5 : options.expected.multihash}}));
   }
   return 0;
 }

@@ -19,8 +19,9 @@ std::string exit_code_help() {
       "  0   success\n"
       "  1   unexpected internal error\n"
       "  2   usage error\n"
-      "  3   checksum mismatch (get --checksum)\n";
+      "  3   checksum mismatch (get --checksum, copy, verify): nothing was stored\n";
   for (ErrorKind kind : kAllErrorKinds) {
+    if (kind == ErrorKind::kChecksumMismatch) continue;
     text += "  " + std::to_string(exit_code(kind)) + "  " + std::string(kind_name(kind)) + "\n";
   }
   return text;
@@ -88,6 +89,36 @@ int main(int argc, char** argv) {
   get_cmd->add_option("--checksum", get.checksum,
                       "expected md5 of the bytes read; exit 3 when they differ");
 
+  CopyOptions copy;
+  std::string copy_image_id;
+  auto* copy_cmd = app.add_subcommand(
+      "copy",
+      "stream an image from its store to another writable one, checking its digests before the "
+      "copy is committed; prints the same JSON as add");
+  copy_cmd->add_option("uri", copy.uri, "location URI of the source image")->required();
+  copy_cmd->add_option("--to", copy.to, "destination backend id (or store type, legacy mode)")
+      ->required();
+  auto* copy_id_opt = copy_cmd->add_option(
+      "--image-id", copy_image_id,
+      "image id of the copy (default: the source's, when its URI ends with a UUID; else a new "
+      "one)");
+  copy_cmd->add_option("--checksum", copy.expected.md5,
+                       "expected md5; on a mismatch nothing is stored and the exit code is 3");
+  copy_cmd->add_option("--multihash", copy.expected.multihash,
+                       "expected multihash (of --hash-algo); as --checksum");
+  copy_cmd->add_option("--hash-algo", copy.hash_algo, "multihash algorithm (default sha512)");
+  copy_cmd->add_flag("--show-credentials", copy.show_credentials,
+                     "print the location with its secret (S3, Swift) instead of ***");
+
+  VerifyOptions verify;
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "read an image and check its digests; prints them as JSON, exit 3 on a mismatch");
+  verify_cmd->add_option("uri", verify.uri, "location URI")->required();
+  verify_cmd->add_option("--checksum", verify.expected.md5, "expected md5");
+  verify_cmd->add_option("--multihash", verify.expected.multihash,
+                         "expected multihash (of --hash-algo)");
+  verify_cmd->add_option("--hash-algo", verify.hash_algo, "multihash algorithm (default sha512)");
+
   std::string uri;
   auto* size_cmd = app.add_subcommand("size", "print an image's size in bytes");
   size_cmd->add_option("uri", uri, "location URI")->required();
@@ -123,6 +154,16 @@ int main(int argc, char** argv) {
     if (*get_cmd) {
       if (*length_opt) get.length = get_length;
       return run_get(global, get);
+    }
+    if (*copy_cmd) {
+      if (*copy_id_opt) copy.image_id = copy_image_id;
+      return run_copy(global, copy);
+    }
+    if (*verify_cmd) {
+      if (verify.expected.md5.empty() && verify.expected.multihash.empty()) {
+        throw ToolError{kExitUsage, "UsageError", "verify needs --checksum or --multihash"};
+      }
+      return run_verify(global, verify);
     }
     if (*size_cmd) return run_size(global, uri);
     if (*delete_cmd) return run_delete(global, uri);

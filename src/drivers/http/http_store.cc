@@ -88,7 +88,8 @@ std::map<std::string, std::string> read_proxies(const OptionReader& reader) {
 using Clients = std::map<std::string, std::shared_ptr<net::HttpClient>>;
 
 // Sends `method` to the location and follows 301 and 302 the way glance_store does, within
-// kMaxRequests requests. Returns the first answer below 300 (or a 416). Throws Error for the
+// kMaxRequests requests. Returns the first answer below 300 (or a 416, or a 412 to a
+// conditional request). Throws Error for the
 // statuses glance_store refuses, TransportError when a server cannot be reached.
 std::unique_ptr<net::ResponseStream> query(const Clients& clients, const HttpLocation& start,
                                            const std::string& method, const net::Headers& headers) {
@@ -108,6 +109,11 @@ std::unique_ptr<net::ResponseStream> query(const Clients& clients, const HttpLoc
     auto stream = clients.at(hop->scheme())->open(r);
     const long status = stream->status();
     if (status < 300 || status == 416) return stream;
+    // A conditional request's "precondition failed" is for its caller to report.
+    if (status == 412 && (net::find_header(headers, "if-match") != nullptr ||
+                          net::find_header(headers, "if-unmodified-since") != nullptr)) {
+      return stream;
+    }
     if (status >= 400) {
       if (status == 404) {
         throw Error(ErrorKind::kNotFound, "HTTP datastore could not find image at URI.");

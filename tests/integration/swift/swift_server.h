@@ -19,15 +19,7 @@ namespace glance_store::swift::testing {
 
 using test_common::bytes_of;
 using test_common::random_id;
-
-/// A setting of a server script: from the environment, else from the script's `env`.
-inline std::string server_setting(const std::string& script, const std::string& name) {
-  if (const char* v = std::getenv(name.c_str())) return v;
-  static std::map<std::string, std::map<std::string, std::string>> cache;
-  auto& env = cache[script];
-  if (env.empty()) env = test_common::script_env(script);
-  return env[name];
-}
+using test_common::server_setting;
 
 /// A legacy registry with one Swift store on tempauth (test:tester), its images in `container`:
 /// threshold 2 Swift-MB, segments of 1, 2 retries; `extra` lines are appended.

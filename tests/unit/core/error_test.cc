@@ -66,6 +66,8 @@ const KindCase kKindCases[] = {
     {ErrorKind::kUnsupportedBackend, "UnsupportedBackend", ""},
     {ErrorKind::kDriverLoadFailure, "DriverLoadFailure",
      "Driver %(driver_name)s could not be loaded."},
+    {ErrorKind::kChecksumMismatch, "ChecksumMismatch",
+     "The image's %(algo)s is %(actual)s, expected %(expected)s."},
 };
 
 class ErrorKindTest : public ::testing::TestWithParam<KindCase> {};
@@ -108,6 +110,7 @@ TEST(ErrorKindListTest, NumericValuesAreStable) {
   EXPECT_EQ(static_cast<int>(ErrorKind::kBadStoreConfiguration), 6);
   EXPECT_EQ(static_cast<int>(ErrorKind::kStoreAddDisabled), 12);
   EXPECT_EQ(static_cast<int>(ErrorKind::kDriverLoadFailure), 24);
+  EXPECT_EQ(static_cast<int>(ErrorKind::kChecksumMismatch), 25);
 }
 
 // EX-03..EX-05.

@@ -198,6 +198,11 @@ TEST(RedactUriTest, ReplacesTheSecretOnly) {
   EXPECT_EQ(redact_uri("swift://tenant:user1:key@auth/glance/obj"),
             "swift://tenant:user1:***@auth/glance/obj");
   EXPECT_EQ(redact_uri("http://user:@host/x"), "http://user:***@host/x");
+  // Every piece of a password holding '@' or ':' is hidden.
+  EXPECT_EQ(redact_uri("http://us@er:secret@example.com/x"), "http://us@er:***@example.com/x");
+  EXPECT_EQ(redact_uri("http://user:secret@word@example.com/x"), "http://user:***@example.com/x");
+  EXPECT_EQ(redact_uri("https://gsuser:gs:pass@word@host:81/x"), "https://gsuser:***@host:81/x");
+  EXPECT_EQ(redact_uri("s3://AK:S:K@host/b/k"), "s3://AK:***@host/b/k");
 }
 
 TEST(RedactUriTest, LeavesUrisWithoutSecretsAlone) {

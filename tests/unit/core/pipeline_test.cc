@@ -344,5 +344,41 @@ TEST_P(PipelineMemoryBoundTest, BlocksInsteadOfAllocatingMoreBuffers) {
 
 INSTANTIATE_TEST_SUITE_P(BufferCounts, PipelineMemoryBoundTest, ::testing::Values(2, 3));
 
+// The expected digests are checked after the last byte and before commit: a mismatch never
+// reaches the store's commit, and the writer cleans up.
+TEST_F(PipelineTest, ExpectedDigestsAreCheckedBeforeCommit) {
+  const std::string data = pattern(3 * kBuffer + 17);
+  auto md5 = Hasher::create("md5");
+  auto sha256 = Hasher::create("sha256");
+  md5->update(std::as_bytes(std::span(data)));
+  sha256->update(std::as_bytes(std::span(data)));
+  const std::string right_md5 = md5->hexdigest();
+  const std::string right_sha256 = sha256->hexdigest();
+  const auto run_expecting = [&](ExpectedDigests expected, RecordingWriter& writer) {
+    ScriptedSource source(data, kBuffer);
+    return internal::run_add_pipeline(source, data.size(), *Hasher::create("md5"),
+                                      Hasher::create("sha256").get(), nullptr, writer,
+                                      PipelineOptions{kBuffer, 2}, &expected, "sha256");
+  };
+
+  std::string upper = right_md5;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  RecordingWriter matching;
+  EXPECT_EQ(run_expecting({upper, right_sha256}, matching).md5, right_md5);
+  EXPECT_EQ(matching.commits, 1);
+  EXPECT_EQ(matching.aborts, 0);
+
+  for (const ExpectedDigests& wrong :
+       {ExpectedDigests{std::string(32, '0'), right_sha256},
+        ExpectedDigests{right_md5, std::string(64, '0')}, ExpectedDigests{"", "ff"}}) {
+    RecordingWriter writer;
+    const Error e = CatchError([&] { run_expecting(wrong, writer); });
+    EXPECT_THAT(e, HasKind(ErrorKind::kChecksumMismatch));
+    EXPECT_EQ(writer.data, data);  // every byte went to the writer…
+    EXPECT_EQ(writer.commits, 0);  // …but was never committed
+    EXPECT_EQ(writer.aborts, 1);
+  }
+}
+
 }  // namespace
 }  // namespace glance_store
