@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
@@ -18,6 +19,8 @@ namespace glance_store::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
+
+constexpr std::size_t kIoBuffer = 1 << 20;
 
 std::string default_datadir() {
   const char* xdg = std::getenv("XDG_DATA_HOME");
@@ -173,7 +176,8 @@ std::string image_id_of(std::string_view uri) {
   return is_uuid(last) ? std::string(last) : new_uuid();
 }
 
-// md5 and the multihash of a stream, each on its own thread, read in large buffers.
+// md5 and the multihash of a stream: each buffer is hashed by both digests on their own threads
+// while the next one is read (the add pipeline's shape, for a read-only check).
 struct Digests {
   std::uint64_t size = 0;
   std::string md5;
@@ -184,12 +188,27 @@ Digests digest_stream(InputStream& in, std::string_view hash_algo, Progress& pro
   auto md5 = Hasher::create("md5");
   auto multihash = Hasher::create(hash_algo);
   Digests out;
-  std::vector<std::byte> buffer(1 << 20);
-  while (std::size_t n = in.read(buffer)) {
-    md5->update({buffer.data(), n});
-    multihash->update({buffer.data(), n});
-    out.size += n;
-    progress.advance(n);
+  std::vector<std::byte> buffers[2] = {std::vector<std::byte>(kIoBuffer),
+                                       std::vector<std::byte>(kIoBuffer)};
+  std::future<void> md5_job;
+  std::future<void> multihash_job;
+  for (int turn = 0;; turn ^= 1) {
+    std::vector<std::byte>& buffer = buffers[turn];
+    std::size_t filled = 0;
+    while (filled < buffer.size()) {
+      const std::size_t n = in.read(std::span(buffer).subspan(filled));
+      if (n == 0) break;
+      filled += n;
+    }
+    if (md5_job.valid()) md5_job.get();  // the other buffer is free again
+    if (multihash_job.valid()) multihash_job.get();
+    if (filled == 0) break;
+    const std::span<const std::byte> bytes(buffer.data(), filled);
+    md5_job = std::async(std::launch::async, [&md5, bytes] { md5->update(bytes); });
+    multihash_job =
+        std::async(std::launch::async, [&multihash, bytes] { multihash->update(bytes); });
+    out.size += filled;
+    progress.advance(filled);
   }
   out.md5 = md5->hexdigest();
   out.multihash = multihash->hexdigest();
@@ -257,7 +276,7 @@ int run_get(const GlobalOptions& global, const GetOptions& options) {
   if (!options.checksum.empty()) md5 = Hasher::create("md5");
   Sink sink(options.output);
   Progress progress("get", got.size);
-  std::vector<std::byte> buffer(1 << 20);
+  std::vector<std::byte> buffer(kIoBuffer);
   std::uint64_t delivered = 0;
   while (std::size_t n = got.stream->read(buffer)) {
     if (md5) md5->update({buffer.data(), n});
