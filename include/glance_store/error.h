@@ -119,5 +119,7 @@ Error duplicate_error(std::string_view image);
 Error bad_store_uri_error(std::string_view redacted_uri_or_reason, bool is_reason = false);
 Error unknown_scheme_error(std::string_view scheme);
 Error bad_store_configuration_error(std::string_view store_name, std::string_view reason);
+Error checksum_mismatch_error(std::string_view algo, std::string_view actual,
+                              std::string_view expected);
 
 }  // namespace glance_store

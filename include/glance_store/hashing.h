@@ -27,6 +27,9 @@ class Hasher {
   virtual std::string_view algorithm() const = 0;
 };
 
+/// Whether an expected hex digest (either case) is `actual` (lowercase, as hexdigest() gives).
+bool same_digest(std::string_view expected, std::string_view actual);
+
 /// One-shot helper: hex digest of `data`.
 std::string hex_digest(std::string_view algorithm, std::string_view data);
 

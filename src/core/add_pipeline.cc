@@ -1,7 +1,5 @@
 #include "core/add_pipeline.h"
 
-#include <cctype>
-
 #include "core/buffer_pool.h"
 #include "core/thread_pool.h"
 #include "glance_store/error.h"
@@ -31,14 +29,9 @@ std::string size_message(std::string_view what, std::uint64_t expected, std::uin
 }
 
 void check_digest(std::string_view algo, const std::string& expected, const std::string& actual) {
-  if (expected.empty()) return;
-  std::string lowered = expected;
-  for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lowered == actual) return;
-  throw Error(
-      ErrorKind::kChecksumMismatch,
-      Error::format(default_message(ErrorKind::kChecksumMismatch),
-                    {{"algo", std::string(algo)}, {"actual", actual}, {"expected", expected}}));
+  if (!expected.empty() && !same_digest(expected, actual)) {
+    throw checksum_mismatch_error(algo, actual, expected);
+  }
 }
 
 }  // namespace

@@ -121,4 +121,12 @@ Error bad_store_configuration_error(std::string_view store_name, std::string_vie
                     {{"store_name", std::string(store_name)}, {"reason", std::string(reason)}})};
 }
 
+Error checksum_mismatch_error(std::string_view algo, std::string_view actual,
+                              std::string_view expected) {
+  return {ErrorKind::kChecksumMismatch, Error::format(default_message(ErrorKind::kChecksumMismatch),
+                                                      {{"algo", std::string(algo)},
+                                                       {"actual", std::string(actual)},
+                                                       {"expected", std::string(expected)}})};
+}
+
 }  // namespace glance_store

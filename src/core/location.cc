@@ -15,10 +15,14 @@ std::string redact_uri(std::string_view uri) {
   if (sep == std::string_view::npos) return std::string(uri);
   const std::size_t start = sep + 3;
   // The credentials end at the host's '@': the last one of the authority (as Python's urlsplit
-  // reads it), or, when a secret holds a '/', the first one after it.
+  // reads it), or, when a secret holds a '/', the last one before the query (a '@' in a path
+  // then hides a little too much of a message, never too little).
   const std::size_t authority_end = std::min(uri.find_first_of("/?#", start), uri.size());
   std::size_t at = uri.substr(0, authority_end).rfind('@');
-  if (at == std::string_view::npos || at < start) at = uri.find('@', start);
+  if (at == std::string_view::npos || at < start) {
+    at = uri.substr(0, std::min(uri.find_first_of("?#", start), uri.size())).rfind('@');
+    if (at == std::string_view::npos || at < start) at = uri.find('@', start);
+  }
   if (at == std::string_view::npos) return std::string(uri);
   std::string_view userinfo = uri.substr(start, at - start);
   // A Swift user may hold ':' (tenant:user), its key follows the last one; elsewhere the

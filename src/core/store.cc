@@ -90,9 +90,8 @@ AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t
   if (hashing_algo != "md5") multihash = Hasher::create(hashing_algo);
 
   auto writer = begin_add(image_id, size, context);
-  auto piped =
-      internal::run_add_pipeline(data, size, *md5, multihash.get(), verifier, *writer, pipeline_,
-                                 expected, hashing_algo);
+  auto piped = internal::run_add_pipeline(data, size, *md5, multihash.get(), verifier, *writer,
+                                          pipeline_, expected, hashing_algo);
   AddResult result;
   result.location = std::move(piped.committed.location);
   result.bytes_written = piped.bytes;

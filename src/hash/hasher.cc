@@ -1,6 +1,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <cctype>
 #include <memory>
 
 #include "glance_store/error.h"
@@ -108,6 +109,14 @@ std::unique_ptr<Hasher> Hasher::create(std::string_view algorithm) {
   throw Error(ErrorKind::kUnknownHashingAlgo,
               Error::format(default_message(ErrorKind::kUnknownHashingAlgo),
                             {{"algo", std::string(algorithm)}}));
+}
+
+bool same_digest(std::string_view expected, std::string_view actual) {
+  if (expected.size() != actual.size()) return false;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(expected[i])) != actual[i]) return false;
+  }
+  return true;
 }
 
 std::string hex_digest(std::string_view algorithm, std::string_view data) {

@@ -40,12 +40,12 @@ std::string range_header(std::uint64_t first, std::optional<std::uint64_t> last)
 ResumingReader::ResumingReader(std::unique_ptr<ResponseStream> first, std::uint64_t offset,
                                std::uint64_t length, int max_resumes, std::string what,
                                Reopen reopen)
-    : stream_(std::move(first)),
+    : reopen_(std::move(reopen)),
+      stream_(std::move(first)),
       offset_(offset),
       length_(length),
       max_resumes_(max_resumes),
-      what_(std::move(what)),
-      reopen_(std::move(reopen)) {}
+      what_(std::move(what)) {}
 
 std::size_t ResumingReader::read(std::span<std::byte> out) {
   if (delivered_ == length_ || out.empty()) return 0;

@@ -47,12 +47,13 @@ class ResumingReader final : public InputStream {
   std::size_t read(std::span<std::byte> out) override;
 
  private:
+  // Before the stream: what reopen_ holds may own the client the stream borrows.
+  Reopen reopen_;
   std::unique_ptr<ResponseStream> stream_;
   std::uint64_t offset_;
   std::uint64_t length_;
   int max_resumes_;
   std::string what_;
-  Reopen reopen_;
   std::uint64_t delivered_ = 0;
   int resumes_ = 0;
 };

@@ -23,7 +23,7 @@ inline int exit_code(ErrorKind kind) {
                                               : kExitKindBase + static_cast<int>(kind);
 }
 
-/// A failure of the tool itself (usage, checksum), reported like an Error but with its own code.
+/// A failure of the tool itself (usage), reported like an Error but with its own code.
 struct ToolError {
   int code;
   std::string kind;
@@ -74,6 +74,9 @@ struct VerifyOptions {
   std::string hash_algo = "sha512";
 };
 int run_verify(const GlobalOptions& global, const VerifyOptions& options);
+/// Usage error unless each given digest is hex of its algorithm's length (UnknownHashingAlgo for
+/// an unknown algorithm): checked before a byte is read.
+void check_expected_digests(const ExpectedDigests& expected, const std::string& hash_algo);
 int run_delete(const GlobalOptions& global, const std::string& uri);
 int run_parse_uri(const GlobalOptions& global, const std::string& uri, bool show_credentials);
 int run_stores(const GlobalOptions& global);

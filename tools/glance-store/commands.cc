@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -217,6 +218,21 @@ Digests digest_stream(InputStream& in, std::string_view hash_algo, Progress& pro
 
 }  // namespace
 
+void check_expected_digests(const ExpectedDigests& expected, const std::string& hash_algo) {
+  const std::size_t multihash_length = Hasher::create(hash_algo)->hexdigest().size();
+  const auto check = [](const std::string& option, const std::string& hex, std::size_t length) {
+    const bool is_hex = std::all_of(hex.begin(), hex.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+    });
+    if (!hex.empty() && (!is_hex || hex.size() != length)) {
+      throw ToolError{kExitUsage, "UsageError",
+                      option + " must be " + std::to_string(length) + " hexadecimal digits"};
+    }
+  };
+  check("--checksum (md5)", expected.md5, 32);
+  check("--multihash (" + hash_algo + ")", expected.multihash, multihash_length);
+}
+
 std::unique_ptr<StoreRegistry> open_registry(const GlobalOptions& global, ConfigFile& storage) {
   std::string path = global.config_path;
   if (path.empty()) {
@@ -285,18 +301,15 @@ int run_get(const GlobalOptions& global, const GetOptions& options) {
     delivered += n;
   }
   progress.finish();
-  if (delivered != got.size) {
+  if (got.size_known && delivered != got.size) {
     throw Error(ErrorKind::kBackendException, "the store announced " + std::to_string(got.size) +
                                                   " bytes and delivered " +
                                                   std::to_string(delivered));
   }
   if (md5) {
     const std::string actual = md5->hexdigest();
-    if (actual != options.checksum) {
-      throw Error(
-          ErrorKind::kChecksumMismatch,
-          Error::format(default_message(ErrorKind::kChecksumMismatch),
-                        {{"algo", "md5"}, {"actual", actual}, {"expected", options.checksum}}));
+    if (!same_digest(options.checksum, actual)) {
+      throw checksum_mismatch_error("md5", actual, options.checksum);
     }
   }
   sink.complete();
@@ -315,6 +328,7 @@ int run_size(const GlobalOptions& global, const std::string& uri) {
 }
 
 int run_copy(const GlobalOptions& global, const CopyOptions& options) {
+  check_expected_digests(options.expected, options.hash_algo);
   ConfigFile config;
   auto registry = open_registry(global, config);
   GetResult source = registry->get(options.uri, 0, std::nullopt, global.backend);
@@ -330,6 +344,7 @@ int run_copy(const GlobalOptions& global, const CopyOptions& options) {
 }
 
 int run_verify(const GlobalOptions& global, const VerifyOptions& options) {
+  check_expected_digests(options.expected, options.hash_algo);
   ConfigFile config;
   auto registry = open_registry(global, config);
   GetResult got = registry->get(options.uri, 0, std::nullopt, global.backend);
@@ -341,13 +356,11 @@ int run_verify(const GlobalOptions& global, const VerifyOptions& options) {
                                                   " bytes and delivered " +
                                                   std::to_string(digests.size));
   }
-  const auto same = [](const std::string& expected, const std::string& actual) {
-    std::string lowered = expected;
-    for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return expected.empty() || lowered == actual;
+  const auto matches = [](const std::string& expected, const std::string& actual) {
+    return expected.empty() || same_digest(expected, actual);
   };
-  const bool md5_ok = same(options.expected.md5, digests.md5);
-  const bool multihash_ok = same(options.expected.multihash, digests.multihash);
+  const bool md5_ok = matches(options.expected.md5, digests.md5);
+  const bool multihash_ok = matches(options.expected.multihash, digests.multihash);
   Json out;
   out["size"] = digests.size;
   out["checksum"] = digests.md5;
@@ -355,14 +368,9 @@ int run_verify(const GlobalOptions& global, const VerifyOptions& options) {
   out["hash_algo"] = options.hash_algo;
   out["matches"] = md5_ok && multihash_ok;
   print_json(out);
-  if (!md5_ok || !multihash_ok) {
-    const bool md5_wrong = !md5_ok;
-    throw Error(ErrorKind::kChecksumMismatch,
-                Error::format(
-                    default_message(ErrorKind::kChecksumMismatch),
-                    {{"algo", md5_wrong ? "md5" : options.hash_algo},
-                     {"actual", md5_wrong ? digests.md5 : digests.multihash},
-                     {"expected", md5_wrong ? options.expected.md5 : options.expected.multihash}}));
+  if (!md5_ok) throw checksum_mismatch_error("md5", digests.md5, options.expected.md5);
+  if (!multihash_ok) {
+    throw checksum_mismatch_error(options.hash_algo, digests.multihash, options.expected.multihash);
   }
   return 0;
 }

@@ -25,6 +25,9 @@ class HttpLocation final : public StoreLocation {
 
   /// The URL requested: the written-back URI without credentials (they go in a header).
   std::string request_url() const;
+  /// The URL for messages and logs: without credentials and without the query, which may
+  /// carry a token or a signature.
+  std::string display_url() const { return scheme_ + "://" + netloc_ + path_; }
   const std::string& netloc() const { return netloc_; }
   const std::string& path() const { return path_; }
   /// As written (percent-encoded); nullopt without credentials.

@@ -62,7 +62,8 @@ std::string quoted_body(std::string body) {
   return body;
 }
 
-struct HttpOptions {
+// The options of one store, as configured.
+struct HttpStoreOptions {
   std::optional<std::string> ca_file;
   bool insecure = true;
   std::map<std::string, std::string> proxies;  // by the scheme of the requested URL
@@ -85,14 +86,50 @@ std::map<std::string, std::string> read_proxies(const OptionReader& reader) {
   return out;
 }
 
+// glance_store (through requests) sends basic auth only when the URI's credentials are not both
+// empty.
+bool has_credentials(const HttpLocation& location) {
+  return location.user() && (!location.user()->empty() || !location.password()->empty());
+}
+
+bool is_conditional(const net::Headers& headers) {
+  return net::find_header(headers, "if-match") != nullptr ||
+         net::find_header(headers, "if-unmodified-since") != nullptr;
+}
+
+// A 206 must hold the bytes asked for, from `first` on: anything else would be spliced in.
+void check_content_range(const net::ResponseStream& stream, std::uint64_t first) {
+  const std::string* range = stream.header("content-range");
+  if (range == nullptr || !range->starts_with("bytes " + std::to_string(first) + "-")) {
+    throw Error(ErrorKind::kBackendException,
+                "The HTTP server answered a Range request from byte " + std::to_string(first) +
+                    " with other bytes");
+  }
+}
+
 using Clients = std::map<std::string, std::shared_ptr<net::HttpClient>>;
 
+// The answer of a query, and the client its stream borrows (a stream must not outlive it).
+struct Answer {
+  std::unique_ptr<net::ResponseStream> stream;
+  std::shared_ptr<net::HttpClient> client;
+};
+
+// Statuses the caller handles itself rather than query().
+using StatusFilter = bool (*)(long status, const net::Headers& request_headers);
+
+bool glance_statuses(long status, const net::Headers& headers) {
+  // A Range past the end, and a conditional request's "precondition failed", are answers only
+  // requests that asked for them get.
+  return (status == 416 && net::find_header(headers, "range") != nullptr) ||
+         (status == 412 && is_conditional(headers));
+}
+
 // Sends `method` to the location and follows 301 and 302 the way glance_store does, within
-// kMaxRequests requests. Returns the first answer below 300 (or a 416, or a 412 to a
-// conditional request). Throws Error for the
-// statuses glance_store refuses, TransportError when a server cannot be reached.
-std::unique_ptr<net::ResponseStream> query(const Clients& clients, const HttpLocation& start,
-                                           const std::string& method, const net::Headers& headers) {
+// kMaxRequests requests. Returns the first answer below 300, or one `handled` accepts. Throws
+// Error for the statuses glance_store refuses, TransportError when a server cannot be reached.
+Answer query(const Clients& clients, const HttpLocation& start, const std::string& method,
+             const net::Headers& headers, StatusFilter handled = glance_statuses) {
   std::unique_ptr<HttpLocation> redirected;
   const HttpLocation* hop = &start;
   std::optional<std::string> inherited_auth;
@@ -101,26 +138,23 @@ std::unique_ptr<net::ResponseStream> query(const Clients& clients, const HttpLoc
     r.method = method;
     r.url = hop->request_url();
     r.headers = headers;
-    if (hop->user() && (!hop->user()->empty() || !hop->password()->empty())) {
+    if (has_credentials(*hop)) {
       r.headers.emplace_back("Authorization", basic_credentials(*hop));
     } else if (inherited_auth) {
       r.headers.emplace_back("Authorization", *inherited_auth);
     }
-    auto stream = clients.at(hop->scheme())->open(r);
-    const long status = stream->status();
-    if (status < 300 || status == 416) return stream;
-    // A conditional request's "precondition failed" is for its caller to report.
-    if (status == 412 && (net::find_header(headers, "if-match") != nullptr ||
-                          net::find_header(headers, "if-unmodified-since") != nullptr)) {
-      return stream;
-    }
+    Answer answer{nullptr, clients.at(hop->scheme())};
+    answer.stream = answer.client->open(r);
+    const long status = answer.stream->status();
+    if (status < 300 || handled(status, r.headers)) return answer;
     if (status >= 400) {
       if (status == 404) {
         throw Error(ErrorKind::kNotFound, "HTTP datastore could not find image at URI.");
       }
-      throw Error(ErrorKind::kBadStoreUri,
-                  "HTTP URL " + hop->path() + " returned a " + std::to_string(status) +
-                      " status code. \nThe response body:\n" + quoted_body(stream->read_rest()));
+      throw Error(ErrorKind::kBadStoreUri, "HTTP URL " + hop->path() + " returned a " +
+                                               std::to_string(status) +
+                                               " status code. \nThe response body:\n" +
+                                               quoted_body(answer.stream->read_rest()));
     }
     if (status != 301 && status != 302) {
       throw Error(ErrorKind::kBadStoreUri, "The HTTP URL " + hop->path() +
@@ -131,7 +165,7 @@ std::unique_ptr<net::ResponseStream> query(const Clients& clients, const HttpLoc
       throw Error(ErrorKind::kMaxRedirectsExceeded,
                   "The HTTP URL exceeded " + std::to_string(kMaxRequests) + " maximum redirects.");
     }
-    const std::string* target = stream->header("location");
+    const std::string* target = answer.stream->header("location");
     if (target == nullptr || internal::strip_py_whitespace(*target).empty()) {
       throw Error(ErrorKind::kBadStoreUri, "The HTTP URL " + hop->path() + " answered " +
                                                std::to_string(status) +
@@ -143,14 +177,58 @@ std::unique_ptr<net::ResponseStream> query(const Clients& clients, const HttpLoc
     const bool same_origin = next->scheme() == hop->scheme() && next->netloc() == hop->netloc();
     if (!same_origin) {
       inherited_auth.reset();
-    } else if (hop->user() && !next->user()) {
+    } else if (has_credentials(*hop) && !next->user()) {
       inherited_auth = basic_credentials(*hop);
     }
-    internal::logger()->debug("HTTP store: {} {} redirected ({}) to {}", method, redact_uri(r.url),
-                              status, redact_uri(next->request_url()));
+    internal::logger()->debug("HTTP store: {} {} redirected ({}) to {}", method, hop->display_url(),
+                              status, next->display_url());
     redirected = std::move(next);
     hop = redirected.get();
   }
+}
+
+// A body of unknown length (chunked), streamed as it comes: it cannot be resumed, and a broken
+// connection is an Error like any other store failure.
+class UnknownLengthBody final : public InputStream {
+ public:
+  UnknownLengthBody(Answer answer, std::string what)
+      : client_(std::move(answer.client)),
+        stream_(std::move(answer.stream)),
+        what_(std::move(what)) {}
+  std::size_t read(std::span<std::byte> out) override {
+    try {
+      const std::size_t n = stream_->read(out);
+      delivered_ += n;
+      return n;
+    } catch (const net::TransportError& e) {
+      throw Error(ErrorKind::kBackendException, "Reading " + what_ + " failed after " +
+                                                    std::to_string(delivered_) +
+                                                    " bytes: " + e.what());
+    }
+  }
+
+ private:
+  std::shared_ptr<net::HttpClient> client_;  // first: the stream borrows it
+  std::unique_ptr<net::ResponseStream> stream_;
+  std::string what_;
+  std::uint64_t delivered_ = 0;
+};
+
+// Reads and drops `count` bytes (the start of a body whose server ignored the Range). Returns
+// false when the connection broke: the caller then asks again from the offset.
+bool discard(net::ResponseStream& stream, std::uint64_t count) {
+  std::vector<std::byte> sink(std::min<std::uint64_t>(count, 1 << 20));
+  try {
+    while (count > 0) {
+      const std::size_t n =
+          stream.read(std::span(sink).first(std::min<std::uint64_t>(count, sink.size())));
+      if (n == 0) return false;
+      count -= n;
+    }
+  } catch (const net::TransportError&) {
+    return false;
+  }
+  return true;
 }
 
 class HttpStore final : public Store {
@@ -170,23 +248,25 @@ class HttpStore final : public Store {
   std::string url_prefix() const override { return backend_id().empty() ? "" : "http"; }
 
  protected:
+  // configure() calls this hook whether or not the store can add (this one never can): the
+  // clients for reading are made here.
   void configure_add() override {
-    HttpOptions options;
+    HttpStoreOptions options;
     options.ca_file = this->options().get_string("https_ca_certificates_file");
     options.insecure = this->options().get_bool("https_insecure", true);
     options.proxies = read_proxies(this->options());
     Clients clients;
     for (const char* scheme : {"http", "https"}) {
-      net::HttpOptions http;
+      net::HttpOptions client_options;
       // A CA file is the trust store whatever https_insecure says.
-      http.ca_file = options.ca_file.value_or("");
-      http.verify_tls = options.ca_file.has_value() || !options.insecure;
+      client_options.ca_file = options.ca_file.value_or("");
+      client_options.verify_tls = options.ca_file.has_value() || !options.insecure;
       if (auto it = options.proxies.find(scheme); it != options.proxies.end()) {
-        http.proxy = it->second;
+        client_options.proxy = it->second;
       } else if (auto all = options.proxies.find("all"); all != options.proxies.end()) {
-        http.proxy = all->second;
+        client_options.proxy = all->second;
       }
-      clients[scheme] = std::make_shared<net::HttpClient>(std::move(http));
+      clients[scheme] = std::make_shared<net::HttpClient>(std::move(client_options));
     }
     clients_ = std::move(clients);
   }
@@ -201,63 +281,52 @@ class HttpStore final : public Store {
           "Range",
           net::range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
     }
-    std::unique_ptr<net::ResponseStream> stream;
+    Answer answer;
     try {
-      stream = query(clients_, loc, "GET", headers);
+      answer = query(clients_, loc, "GET", headers);
     } catch (const net::TransportError& e) {
-      throw Error(
-          ErrorKind::kRemoteServiceUnavailable,
-          std::string("Remote server where the image is present is unavailable: ") + e.what());
+      // glance_store's sentence, then why.
+      throw Error(ErrorKind::kRemoteServiceUnavailable,
+                  std::string(default_message(ErrorKind::kRemoteServiceUnavailable)) + " (" +
+                      e.what() + ")");
     }
-    const long status = stream->status();
-    if (status == 416) {  // the offset is at or past the end: nothing to read
-      GetResult empty;
-      empty.stream = std::make_unique<MemoryInputStream>("");
-      return empty;
-    }
-    if (status == 206) {
-      const std::string* range = stream->header("content-range");
-      if (range == nullptr || !range->starts_with("bytes " + std::to_string(offset) + "-")) {
-        throw Error(ErrorKind::kBackendException,
-                    "The HTTP server answered a Range request with other bytes");
-      }
-    }
-    const auto content_length = net::parse_u64(stream->header("content-length"));
-    std::uint64_t skip = 0;
-    if (ranged && status == 200) {
-      // The server ignored the Range: the wanted bytes are further on in the whole body.
-      skip = offset;
-    }
+    const std::string what = "the image at " + loc.display_url();
+    const long status = answer.stream->status();
+    if (status == 416) return empty_result();  // the offset is at or past the end
+    if (status == 206) check_content_range(*answer.stream, offset);
+    const auto content_length = net::parse_u64(answer.stream->header("content-length"));
     if (!content_length) {
-      // A body of unknown length (chunked) cannot be resumed: it is streamed as it comes.
       if (ranged) {
         throw Error(ErrorKind::kBackendException,
                     "The HTTP server sent no Content-Length for a read by offset and length");
       }
       GetResult result;
-      result.stream = std::move(stream);
+      result.stream = std::make_unique<UnknownLengthBody>(std::move(answer), what);
       result.size_known = false;
       return result;
     }
-    std::uint64_t available = *content_length;
-    if (skip > 0) available = available > skip ? available - skip : 0;
+    // A server that ignores the Range sends the whole body: the wanted bytes come later.
+    const std::uint64_t skip = ranged && status != 206 ? offset : 0;
+    const std::uint64_t available = *content_length > skip ? *content_length - skip : 0;
     const std::uint64_t size = length ? std::min(*length, available) : available;
+    if (size == 0) return empty_result();
+    if (skip > 0 && !discard(*answer.stream, skip)) answer.stream.reset();
+
     std::string validator_name;
     std::string validator;
-    if (const std::string* etag = stream->header("etag"); etag && !etag->starts_with("W/")) {
+    if (const std::string* etag = answer.stream ? answer.stream->header("etag") : nullptr;
+        etag != nullptr && !etag->starts_with("W/")) {
       validator_name = "If-Match";
       validator = *etag;
-    } else if (const std::string* modified = stream->header("last-modified")) {
+    } else if (const std::string* modified =
+                   answer.stream ? answer.stream->header("last-modified") : nullptr) {
       validator_name = "If-Unmodified-Since";
       validator = *modified;
     }
-    if (skip > 0) discard(*stream, skip);
-    const std::string what = "the image at " + redact_uri(loc.request_url());
     // A resumed read asks for the rest from the original location again (a redirect may point
-    // somewhere new each time) and must find the same object: without a validator it cannot
-    // tell, so it does not resume.
-    auto owned = HttpLocation::parse(loc.uri());
-    std::shared_ptr<const HttpLocation> start(std::move(owned));
+    // somewhere new each time) and must find the same image: without a validator it cannot
+    // tell, so it does not resume. The lambda owns the clients the streams borrow.
+    std::shared_ptr<const HttpLocation> start = HttpLocation::parse(loc.uri());
     const std::uint64_t last = offset + size - 1;
     auto reopen = [clients = clients_, start, validator_name, validator, last,
                    what](std::uint64_t from) -> std::unique_ptr<net::ResponseStream> {
@@ -266,36 +335,42 @@ class HttpStore final : public Store {
                     "The connection to " + what +
                         " broke and the server gives no ETag or Last-Modified to resume safely");
       }
-      net::Headers resume = {{"Range", net::range_header(from, last)}, {validator_name, validator}};
-      auto again = query(clients, *start, "GET", resume);
-      if (again->status() == 206) return again;
-      if (again->status() == 412) {
+      const net::Headers resume = {{"Range", net::range_header(from, last)},
+                                   {validator_name, validator}};
+      Answer again = query(clients, *start, "GET", resume,
+                           [](long status, const net::Headers&) { return status >= 400; });
+      const long status = again.stream->status();
+      if (status == 206) {
+        check_content_range(*again.stream, from);
+        return std::move(again.stream);
+      }
+      if (status >= 500) {  // the server's trouble, maybe passing: try again
+        throw net::TransportError(
+            "the server answered " + std::to_string(status) + " to resuming " + what, true, false);
+      }
+      if (status == 412) {
         throw Error(ErrorKind::kBackendException, what + " changed while it was read");
       }
-      throw Error(ErrorKind::kBackendException,
-                  "Resuming the read of " + what + " failed: the server answered " +
-                      std::to_string(again->status()) + " to a Range request");
+      throw Error(ErrorKind::kBackendException, "Resuming the read of " + what +
+                                                    " failed: the server answered " +
+                                                    std::to_string(status) + " to a Range request");
     };
     GetResult result;
     result.size = size;
-    if (size == 0) {
-      result.stream = std::make_unique<MemoryInputStream>("");
-      return result;
-    }
-    result.stream = std::make_unique<net::ResumingReader>(std::move(stream), offset, size,
+    result.stream = std::make_unique<net::ResumingReader>(std::move(answer.stream), offset, size,
                                                           kMaxResumes, what, reopen);
     return result;
   }
 
   std::uint64_t do_get_size(const StoreLocation& location, const RequestContext*) override {
-    std::unique_ptr<net::ResponseStream> head;
+    Answer head;
     try {
       head = query(clients_, as_http(location), "HEAD", {});
     } catch (const net::TransportError& e) {
       throw Error(ErrorKind::kBadStoreUri, std::string("The HTTP URL is invalid: ") + e.what());
     }
     // glance_store's answer when the server does not say: 0.
-    return net::parse_u64(head->header("content-length")).value_or(0);
+    return net::parse_u64(head.stream->header("content-length")).value_or(0);
   }
 
   void do_remove(const StoreLocation&, const RequestContext*) override {
@@ -308,14 +383,10 @@ class HttpStore final : public Store {
   }
 
  private:
-  static void discard(net::ResponseStream& stream, std::uint64_t count) {
-    std::vector<std::byte> sink(std::min<std::uint64_t>(count, 1 << 20));
-    while (count > 0) {
-      const std::size_t n =
-          stream.read(std::span(sink).first(std::min<std::uint64_t>(count, sink.size())));
-      if (n == 0) break;  // the reader that follows reports the short body
-      count -= n;
-    }
+  static GetResult empty_result() {
+    GetResult empty;
+    empty.stream = std::make_unique<MemoryInputStream>("");
+    return empty;
   }
 
   Clients clients_;

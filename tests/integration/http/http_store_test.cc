@@ -485,6 +485,29 @@ TEST_F(HttpStoreTest, AddAndDeleteAreRefused) {  // HT-13, HT-14
   EXPECT_EQ(r->get_size(url("images")), kSize);
 }
 
+// A body without Content-Length (nginx's SSI filter sends it chunked) streams whole; its size
+// is unknown, as glance_store's 0.
+TEST_F(HttpStoreTest, ABodyOfUnknownLengthStreamsWhole) {
+  auto r = http_registry();
+  GetResult got = r->get(url("chunked"));
+  EXPECT_FALSE(got.size_known);
+  EXPECT_EQ(got.size, 0U);
+  EXPECT_TRUE(read_all(*got.stream) == data_);
+  // A read by offset needs the length to know what it gets.
+  const Error ranged = CatchError([&] { r->get(url("chunked"), 10, 100); });
+  EXPECT_EQ(ranged.kind(), ErrorKind::kBackendException) << ranged.message();
+}
+
+// A stream keeps what it reads from alive: the registry may go first.
+TEST_F(HttpStoreTest, AStreamOutlivesItsRegistry) {
+  auto r = http_registry();
+  GetResult whole = r->get(url("images"));
+  GetResult chunked = r->get(url("chunked"));
+  r.reset();
+  EXPECT_TRUE(read_all(*whole.stream) == data_);
+  EXPECT_TRUE(read_all(*chunked.stream) == data_);
+}
+
 // --- Reads that resume: the fault proxy between the store and nginx cuts response bodies.
 
 class HttpResumeTest : public HttpStoreTest {
@@ -617,6 +640,35 @@ TEST_F(HttpResumeTest, AFileChangedBeforeTheResumeIsNotMixedIn) {
   const auto lines = access.settled_lines(name(), 2);
   ASSERT_EQ(lines.size(), 2U);
   EXPECT_NE(lines[1].find("\" 412 "), std::string::npos) << lines[1];
+}
+
+// A server error while resuming is retried like a broken connection.
+TEST_F(HttpResumeTest, AServerErrorWhileResumingIsTriedAgain) {
+  auto r = http_registry();
+  proxy_->rules(nlohmann::json::array({{{"method", "GET"},
+                                        {"path_regex", name()},
+                                        {"action", "cut_response"},
+                                        {"after_bytes", 200000}},
+                                       {{"method", "GET"},
+                                        {"path_regex", name()},
+                                        {"skip", 1},
+                                        {"action", "status"},
+                                        {"status", 503},
+                                        {"body", "busy"}}}));
+  proxy_->clear_log();
+  GetResult whole = r->get(via_proxy());
+  EXPECT_TRUE(read_all(*whole.stream) == data_);
+  EXPECT_EQ(proxy_->count("GET", name()), 3);
+}
+
+// A chunked body cut mid-way cannot resume: the read fails with a store error, not short data.
+TEST_F(HttpResumeTest, ACutBodyOfUnknownLengthIsAnError) {
+  auto r = http_registry();
+  cut(1, 100000);
+  GetResult got = r->get(proxy_->url() + "/chunked/" + name());
+  EXPECT_FALSE(got.size_known);
+  const Error e = CatchError([&] { read_all(*got.stream); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException) << e.message();
 }
 
 }  // namespace

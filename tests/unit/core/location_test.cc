@@ -203,6 +203,7 @@ TEST(RedactUriTest, ReplacesTheSecretOnly) {
   EXPECT_EQ(redact_uri("http://user:secret@word@example.com/x"), "http://user:***@example.com/x");
   EXPECT_EQ(redact_uri("https://gsuser:gs:pass@word@host:81/x"), "https://gsuser:***@host:81/x");
   EXPECT_EQ(redact_uri("s3://AK:S:K@host/b/k"), "s3://AK:***@host/b/k");
+  EXPECT_EQ(redact_uri("http://u:a/b@c@host/img"), "http://u:***@host/img");
 }
 
 TEST(RedactUriTest, LeavesUrisWithoutSecretsAlone) {
