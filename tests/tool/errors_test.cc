@@ -64,7 +64,22 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"NoCommand", {}, 2, "UsageError"},
         FailureCase{"UnknownCommand", {"frobnicate"}, 2, "UsageError"},
         FailureCase{"GetWithoutUri", {"get"}, 2, "UsageError"},
-        FailureCase{"SizeNotANumber", {"add", "--size", "abc", "/dev/null"}, 2, "UsageError"}),
+        FailureCase{"SizeNotANumber", {"add", "--size", "abc", "/dev/null"}, 2, "UsageError"},
+        // Digests of the wrong form are refused before the source is read.
+        FailureCase{"CopyChecksumNotMd5",
+                    {"copy", "file:///nowhere/x", "--to", "file", "--checksum", "abc"},
+                    2,
+                    "UsageError"},
+        FailureCase{"VerifyMultihashOfAnotherLength",
+                    {"verify", "file:///nowhere/x", "--multihash", std::string(64, 'a')},
+                    2,
+                    "UsageError"},
+        FailureCase{"VerifyWithoutDigests", {"verify", "file:///nowhere/x"}, 2, "UsageError"},
+        FailureCase{"VerifyUnknownAlgorithm",
+                    {"verify", "file:///nowhere/x", "--checksum", std::string(32, 'a'),
+                     "--hash-algo", "crc32"},
+                    15,
+                    "UnknownHashingAlgo"}),
     CaseName());
 
 TEST_F(ErrorsTest, HelpListsTheExitCodes) {
