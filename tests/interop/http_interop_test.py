@@ -56,8 +56,8 @@ def fail(what):
 
 
 def http_env():
-    """GS_HTTP_* from the environment, else from `http-origin env` (started if it is down)."""
-    env = {k: v for k, v in os.environ.items() if k.startswith('GS_HTTP_')}
+    """GS_HTTP_* and GS_HTTPS_* from the environment, else from `http-origin env` (started if it is down)."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(('GS_HTTP_', 'GS_HTTPS_'))}
     if 'GS_HTTP_URL' not in env:
         if subprocess.run([ORIGIN, 'status'], capture_output=True).returncode != 0:
             subprocess.run([ORIGIN, 'start'], check=True, capture_output=True)
