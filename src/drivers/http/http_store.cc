@@ -310,19 +310,18 @@ class HttpStore final : public Store {
     const std::uint64_t available = *content_length > skip ? *content_length - skip : 0;
     const std::uint64_t size = length ? std::min(*length, available) : available;
     if (size == 0) return empty_result();
-    if (skip > 0 && !discard(*answer.stream, skip)) answer.stream.reset();
-
     std::string validator_name;
     std::string validator;
-    if (const std::string* etag = answer.stream ? answer.stream->header("etag") : nullptr;
+    if (const std::string* etag = answer.stream->header("etag");
         etag != nullptr && !etag->starts_with("W/")) {
       validator_name = "If-Match";
       validator = *etag;
-    } else if (const std::string* modified =
-                   answer.stream ? answer.stream->header("last-modified") : nullptr) {
+    } else if (const std::string* modified = answer.stream->header("last-modified")) {
       validator_name = "If-Unmodified-Since";
       validator = *modified;
     }
+    // A connection that breaks while skipping: the reader below asks again from the offset.
+    if (skip > 0 && !discard(*answer.stream, skip)) answer.stream.reset();
     // A resumed read asks for the rest from the original location again (a redirect may point
     // somewhere new each time) and must find the same image: without a validator it cannot
     // tell, so it does not resume. The lambda owns the clients the streams borrow.
