@@ -325,7 +325,7 @@ class HttpStore final : public Store {
     // A resumed read asks for the rest from the original location again (a redirect may point
     // somewhere new each time) and must find the same image: without a validator it cannot
     // tell, so it does not resume. The lambda owns the clients the streams borrow.
-    std::shared_ptr<const HttpLocation> start = HttpLocation::parse(loc.uri());
+    auto start = std::make_shared<const HttpLocation>(loc);
     const std::uint64_t last = offset + size - 1;
     auto reopen = [clients = clients_, start, validator_name, validator, last,
                    what](std::uint64_t from) -> std::unique_ptr<net::ResponseStream> {
