@@ -258,7 +258,10 @@ net::Request Session::build(const SwiftRequest& request, const Token& token) con
   out.headers = request.headers;
   out.headers.emplace_back("X-Auth-Token", token.value);
   out.body = request.body;
-  if ((request.method == "PUT" || request.method == "POST") && request.body.empty()) {
+  if (request.body_stream) {
+    out.body_source = request.body_stream();
+    out.body_size = request.body_size;
+  } else if ((request.method == "PUT" || request.method == "POST") && request.body.empty()) {
     out.body_size = 0;
   }
   return out;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -68,6 +69,10 @@ struct SwiftRequest {
   std::string query = {};   ///< without '?', already encoded
   net::Headers headers = {};
   std::span<const std::byte> body = {};
+  /// A streamed body instead: each attempt calls this for a source that starts from the first
+  /// byte again, so a retried request sends the whole body; `body_size` is its length.
+  std::function<net::BodySource()> body_stream = {};
+  std::optional<std::uint64_t> body_size = {};
 };
 
 /// The requests of one account. With credentials, the token is renewed when it expires
@@ -82,7 +87,7 @@ class Session {
 
   /// A token valid for at least expire_soon (authenticating when needed).
   Token token();
-  /// Sends a request whose body (if any) is in memory: transient failures (transport, 5xx,
+  /// Sends a request (body in memory or restartable): transient failures (transport, 5xx,
   /// 429) are retried with backoff, a 401 renews the token once. Throws Error (transport
   /// failures as RemoteServiceUnavailable, TLS ones as BadStoreConfiguration) prefixed by
   /// `what`; any HTTP status is returned.
