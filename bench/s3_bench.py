@@ -45,10 +45,13 @@ SERVERS = {
 CEPH_CONF = '/tmp/glance-store-servers/ceph/ceph.conf'
 OSD_ASOK = '/tmp/glance-store-servers/ceph/run/osd.0.asok'
 
-S3API_NO_GET = ("glance_store's get is missing on s3api: it parses its own location "
-                "s3://test:tester:testing@… by splitting at the colons, so it signs with access key "
-                "'test' and gets 403 (tempauth's S3 key has a colon; there is no Keystone s3token "
-                "proxy on this machine). Its add works: it signs with the configured key.")
+KS_BUCKET = 'glance-s3-bench-get'  # the Keystone account's container of the object all three read
+S3API_GETS = ("s3api gets: glance_store cannot read back what it wrote with tempauth's S3 key "
+              "(it splits its location s3://test:tester:testing@… at the colons and signs as "
+              "'test'), so on s3api all three read one object placed once in the Keystone "
+              "account by a single Swift PUT: glance-store and glance_store through the Keystone "
+              "proxy's S3 API with EC2 credentials (s3token), curl through its Swift API with a "
+              "Keystone token. The adds go through the tempauth proxy.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,11 +98,11 @@ def warm(path):
     subprocess.run(['cat', path], stdout=subprocess.DEVNULL, check=True)
 
 
-def server_env(name):
-    """The server's GS_* variables, after starting it if `status` says it is down."""
-    script = os.path.join(ROOT, 'scripts', 'servers', SERVERS[name]['script'])
+def script_env(script_name):
+    """The export lines of a server script's `env`, as a dict (started when down)."""
+    script = os.path.join(ROOT, 'scripts', 'servers', script_name)
     if subprocess.run([script, 'status'], capture_output=True).returncode != 0:
-        print(f'{name} is down: starting it', file=sys.stderr)
+        print(f'{script_name} is down: starting it', file=sys.stderr)
         subprocess.run([script, 'start'], check=True, capture_output=True)
     env = {}
     for line in subprocess.run([script, 'env'], check=True, capture_output=True,
@@ -107,8 +110,20 @@ def server_env(name):
         if line.startswith('export '):
             key, _, value = line[len('export '):].partition('=')
             env[key] = value.strip('\'"')
+    return env
+
+
+def server_env(name):
+    """The server's GS_* variables, after starting it if `status` says it is down."""
+    env = script_env(SERVERS[name]['script'])
+    if name == 's3api':
+        env.update(script_env('keystone'))
     p = SERVERS[name]['prefix']
-    return {'name': name, 'endpoint': env[p + 'ENDPOINT'], 'access_key': env[p + 'ACCESS_KEY'],
+    keystone = {k: env.get(k) for k in ('GS_KEYSTONE_URL', 'GS_KS_USER', 'GS_KS_PASSWORD',
+                                        'GS_KS_PROJECT', 'GS_SWIFT_KEYSTONE_URL',
+                                        'GS_KS_EC2_ACCESS', 'GS_KS_EC2_SECRET')}
+    return {'name': name, 'keystone': keystone if name == 's3api' else None,
+            'endpoint': env[p + 'ENDPOINT'], 'access_key': env[p + 'ACCESS_KEY'],
             'secret_key': env[p + 'SECRET_KEY'], 'region': env.get(p + 'REGION', ''),
             'max_parts': env.get(p + 'MAX_PARTS', ''), 'swift_auth': env.get('GS_SWIFT_AUTH')}
 
@@ -185,6 +200,58 @@ class Curl:
         self.request('-X', 'DELETE', self.base, ok=(200, 204, 404, 409))
 
 
+class KeystoneObject:
+    """s3api's get source: one object in the Keystone account (gsproject), put once by a single
+    Swift PUT with the user's Keystone token, read by glance-store and glance_store through the
+    Keystone proxy's S3 API with the user's EC2 credentials and by curl through its Swift API."""
+
+    def __init__(self, server, source):
+        ks = server['keystone']
+        body = json.dumps({'auth': {
+            'identity': {'methods': ['password'], 'password': {'user': {
+                'name': ks['GS_KS_USER'], 'domain': {'id': 'default'},
+                'password': ks['GS_KS_PASSWORD']}}},
+            'scope': {'project': {'name': ks['GS_KS_PROJECT'], 'domain': {'id': 'default'}}}}})
+        req = urllib.request.Request(ks['GS_KEYSTONE_URL'] + '/auth/tokens', data=body.encode(),
+                                     headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req) as resp:
+            token = resp.headers['X-Subject-Token']
+            project_id = json.loads(resp.read())['token']['project']['id']
+        self.auth = ['-H', 'X-Auth-Token: ' + token]
+        proxy = ks['GS_SWIFT_KEYSTONE_URL'].rstrip('/')
+        self.container = f'{proxy}/v1/AUTH_{project_id}/{KS_BUCKET}'
+        self.name = str(uuid.uuid4())
+        self.location = (f"s3://{ks['GS_KS_EC2_ACCESS']}:{ks['GS_KS_EC2_SECRET']}@"
+                         f"{proxy.split('://', 1)[1]}/{KS_BUCKET}/{self.name}")
+        self._curl('-X', 'PUT', self.container, ok=(201, 202))
+        self._curl('-T', source, f'{self.container}/{self.name}', ok=(201,))
+
+    def _curl(self, *args, ok):
+        code = subprocess.run(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}']
+                              + self.auth + list(args), check=True, capture_output=True,
+                              text=True).stdout
+        if int(code) not in ok:
+            raise RuntimeError(f'curl {args[-1]}: HTTP {code}')
+
+    def download(self):
+        return timed(['curl', '-sS', '-f', '-o', '/dev/null'] + self.auth
+                     + [f'{self.container}/{self.name}'])
+
+    def remove(self):
+        """The container and whatever it holds (an interrupted earlier run's object too)."""
+        listing = subprocess.run(['curl', '-sS'] + self.auth + [self.container], check=True,
+                                 capture_output=True, text=True).stdout
+        for name in filter(None, listing.splitlines()):
+            self._curl('-X', 'DELETE', f'{self.container}/{urllib.parse.quote(name)}',
+                       ok=(204, 404))
+        for _ in range(20):  # the container's listing follows its objects' deletes
+            try:
+                return self._curl('-X', 'DELETE', self.container, ok=(204, 404))
+            except RuntimeError:
+                time.sleep(0.5)
+        raise RuntimeError(f'{self.container} could not be deleted')
+
+
 def rgw_collect_garbage(settle_mib=64, timeout=60):
     """RGW frees a deleted object's data only when its garbage collector runs (2 h later by
     default): run it now, and wait until the OSD has freed it, so that the 4 GiB OSD never holds
@@ -206,19 +273,26 @@ def rgw_osd_allocated():
 # The benchmark
 
 def bench_server(args, server, source, tmp):
-    size_mib = args.size_mib
     conf = os.path.join(tmp, f"{server['name']}.conf")
     our_config(server, conf)
     curl = Curl(server)
     curl.create_bucket()
     if server['name'] == 'rgw':
         rgw_collect_garbage()  # what earlier runs (tests) deleted still fills the OSD
-    reference = ['/usr/bin/python3', os.path.abspath(__file__), '_glance_store']
     server_json = json.dumps(server)
     runs = {k: [] for k in ('ours_add', 'theirs_add', 'curl_add', 'ours_get', 'theirs_get',
                             'curl_get')}
     rss = {k: [] for k in runs}
     osd_peak = 0
+    keystone_object = KeystoneObject(server, source) if server['name'] == 's3api' else None
+    # glance_store reads with its configured s3_store_host (and the location's keys), so its get
+    # on s3api is configured for the Keystone proxy.
+    get_json = server_json
+    if keystone_object:
+        ks = server['keystone']
+        get_json = json.dumps(dict(server, endpoint=ks['GS_SWIFT_KEYSTONE_URL'],
+                                   access_key=ks['GS_KS_EC2_ACCESS'],
+                                   secret_key=ks['GS_KS_EC2_SECRET']))
 
     def after_delete():
         nonlocal osd_peak
@@ -226,6 +300,25 @@ def bench_server(args, server, source, tmp):
             osd_peak = max(osd_peak, rgw_osd_allocated())
             rgw_collect_garbage()
 
+    try:
+        measure(args, server, source, conf, curl, keystone_object, get_json, runs, rss,
+                after_delete)
+    finally:
+        if keystone_object:
+            keystone_object.remove()
+    curl.delete_bucket()
+    leftovers = check_empty(server, curl)
+    return {'runs': runs, 'rss_kib': rss, 'osd_peak_bytes': osd_peak or None,
+            'leftovers': leftovers}
+
+
+def measure(args, server, source, conf, curl, keystone_object, get_json, runs, rss,
+            after_delete):
+    """The alternating repetitions of one server; each object is deleted right after it is
+    read."""
+    size_mib = args.size_mib
+    reference = ['/usr/bin/python3', os.path.abspath(__file__), '_glance_store']
+    server_json = json.dumps(server)
     for rep in range(args.reps):
         for who in ('ours', 'theirs', 'curl'):
             image_id = str(uuid.uuid4())
@@ -248,19 +341,21 @@ def bench_server(args, server, source, tmp):
                     raise RuntimeError(f'curl upload: HTTP {code}')
             runs[f'{who}_add'].append(size_mib / wall)
             rss[f'{who}_add'].append(kib)
+            # On s3api every get reads the Keystone account's object (see S3API_GETS).
+            read_from = keystone_object.location if keystone_object else location
             try:
                 if who == 'ours':
                     with open(os.devnull, 'wb') as null:
-                        wall, kib, _ = timed([args.binary, '--config', conf, 'get', location],
+                        wall, kib, _ = timed([args.binary, '--config', conf, 'get', read_from],
                                              stdout=null)
                 elif who == 'theirs':
-                    if server['name'] == 's3api':
-                        continue  # see S3API_NO_GET
-                    wall, kib, out = timed(reference + ['get', server_json, location])
+                    wall, kib, out = timed(reference + ['get', get_json, read_from])
                     got = json.loads(out)
                     if got['size'] != size_mib * MIB:
                         raise RuntimeError(f"glance_store read {got['size']} bytes")
                     wall = got['seconds']
+                elif keystone_object:
+                    wall, kib, _ = keystone_object.download()
                 else:
                     wall, kib, _ = curl.download(image_id)
                 runs[f'{who}_get'].append(size_mib / wall)
@@ -275,11 +370,6 @@ def bench_server(args, server, source, tmp):
                 after_delete()
         print(f"{server['name']} repetition {rep + 1}/{args.reps}: "
               + ', '.join(f'{k} {v[-1]:.0f}' for k, v in runs.items() if v), file=sys.stderr)
-
-    curl.delete_bucket()
-    leftovers = check_empty(server, curl)
-    return {'runs': runs, 'rss_kib': rss, 'osd_peak_bytes': osd_peak or None,
-            'leftovers': leftovers}
 
 
 def check_empty(server, curl):
@@ -363,7 +453,7 @@ def main():
           'after its start-up (this favours glance_store). Peak RSS is the largest of the '
           'repetitions (/usr/bin/time %M; for glance_store, its python process). Ceilings: curl '
           'PUT of the whole file and GET to /dev/null (RGW: S3 API, SigV4; s3api: Swift API, '
-          'auth v1 token).\n')
+          'tempauth token for the PUT, Keystone token for the GET).\n')
     print('| server | operation | glance-store | glance_store (Python) | curl | ours / theirs '
           '(target) | ours / curl (target) | peak RSS MiB: ours / theirs / curl |')
     print('|---|---|---|---|---|---|---|---|')
@@ -387,7 +477,7 @@ def main():
           f'{RSS_LIMIT_MIB} MiB; largest measured {ours_peak:.1f} MiB: '
           f"{'met' if ours_peak <= RSS_LIMIT_MIB else 'MISSED'}")
     if 's3api' in results:
-        print(f'\n{S3API_NO_GET}')
+        print(f'\n{S3API_GETS}')
     print('\nall runs (MiB/s):')
     for name, res in results.items():
         print(f'  {name}:', json.dumps({k: [round(x) for x in v] for k, v in res['runs'].items()}))
