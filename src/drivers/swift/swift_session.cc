@@ -72,10 +72,16 @@ nlohmann::json domain(const std::optional<std::string>& id,
   return {{"id", "default"}};
 }
 
-Token authenticate_v3(net::HttpClient& http, const Credentials& c, const EndpointChoice& choice) {
+// A v3 token and the catalog that came with it.
+struct KeystoneAnswer {
+  Token token;
+  nlohmann::json catalog;
+};
+
+KeystoneAnswer keystone_auth(net::HttpClient& http, const Credentials& c) {
   nlohmann::json auth;
   if (c.application_credential_id && c.application_credential_secret) {
-    // An application credential carries its own project: no scope.
+    // An application credential carries its own project: no project scope.
     auth["identity"] = {
         {"methods", {"application_credential"}},
         {"application_credential",
@@ -87,13 +93,17 @@ Token authenticate_v3(net::HttpClient& http, const Credentials& c, const Endpoin
                            {{"name", c.user},
                             {"domain", domain(c.user_domain_id, c.user_domain_name)},
                             {"password", c.key}}}}}};
-    if (c.project_id) {
-      auth["scope"] = {{"project", {{"id", *c.project_id}}}};
-    } else if (c.project_name) {
-      auth["scope"] = {{"project",
-                        {{"name", *c.project_name},
-                         {"domain", domain(c.project_domain_id, c.project_domain_name)}}}};
-    }
+  }
+  if (c.trust_id) {
+    auth["scope"] = {{"OS-TRUST:trust", {{"id", *c.trust_id}}}};
+  } else if (c.application_credential_id && c.application_credential_secret) {
+    // scoped by the credential itself
+  } else if (c.project_id) {
+    auth["scope"] = {{"project", {{"id", *c.project_id}}}};
+  } else if (c.project_name) {
+    auth["scope"] = {{"project",
+                      {{"name", *c.project_name},
+                       {"domain", domain(c.project_domain_id, c.project_domain_name)}}}};
   }
   const std::string body = nlohmann::json{{"auth", auth}}.dump();
   net::Request request;
@@ -107,27 +117,37 @@ Token authenticate_v3(net::HttpClient& http, const Credentials& c, const Endpoin
   }
   const std::string* token = response.header("x-subject-token");
   const auto json = nlohmann::json::parse(response.body, nullptr, false);
-  if (token == nullptr || json.is_discarded() || !json.contains("token")) {
+  if (token == nullptr || json.is_discarded() || !json.contains("token") ||
+      !json["token"].is_object()) {
     throw Error(ErrorKind::kBackendException,
                 "Keystone at " + c.auth_url + " returned no usable token");
   }
+  const nlohmann::json& body_token = json["token"];
   Token out{*token, "", std::nullopt};
-  if (json["token"].contains("expires_at") && json["token"]["expires_at"].is_string()) {
-    out.expires_at = parse_iso8601(json["token"]["expires_at"].get<std::string>());
+  if (body_token.contains("expires_at") && body_token["expires_at"].is_string()) {
+    out.expires_at = parse_iso8601(body_token["expires_at"].get<std::string>());
   }
+  if (body_token.contains("user") && body_token["user"].is_object()) {
+    out.user_id = body_token["user"].value("id", "");
+  }
+  return {out, body_token.value("catalog", nlohmann::json::array())};
+}
+
+Token authenticate_v3(net::HttpClient& http, const Credentials& c, const EndpointChoice& choice) {
+  KeystoneAnswer answer = keystone_auth(http, c);
   if (choice.override_url) {
-    out.storage_url = *choice.override_url;
-  } else {
-    const auto url = find_endpoint(json["token"].value("catalog", nlohmann::json::array()), choice);
-    if (!url) {
-      throw Error(ErrorKind::kBackendException,
-                  "Cannot find swift service endpoint : no " + choice.service_type + " endpoint (" +
-                      choice.interface + (choice.region ? ", region " + *choice.region : "") +
-                      ") in the catalog");
-    }
-    out.storage_url = *url;
+    answer.token.storage_url = *choice.override_url;
+    return answer.token;
   }
-  return out;
+  const auto url = find_endpoint(answer.catalog, choice);
+  if (!url) {
+    throw Error(ErrorKind::kBackendException,
+                "Cannot find swift service endpoint : no " + choice.service_type + " endpoint (" +
+                    choice.interface + (choice.region ? ", region " + *choice.region : "") +
+                    ") in the catalog");
+  }
+  answer.token.storage_url = *url;
+  return answer.token;
 }
 
 bool is_transient(long status) { return status >= 500 || status == 429 || status == 408; }
@@ -136,6 +156,10 @@ long status_of(const net::Response& response) { return response.status; }
 long status_of(const net::ResponseStream& stream) { return stream.status(); }
 
 }  // namespace
+
+Token keystone_token(net::HttpClient& http, const Credentials& credentials) {
+  return keystone_auth(http, credentials).token;
+}
 
 std::string describe_failure(long status, std::string_view body) {
   std::string out = "HTTP " + std::to_string(status);
@@ -223,6 +247,15 @@ Session::Session(std::shared_ptr<net::HttpClient> http, std::string token, std::
     : http_(std::move(http)), max_retries_(max_retries) {
   while (storage_url.ends_with('/')) storage_url.pop_back();
   token_ = Token{std::move(token), std::move(storage_url), std::nullopt};
+}
+
+Session::~Session() {
+  if (!on_close_) return;
+  try {
+    on_close_(*this);
+  } catch (const std::exception& e) {
+    internal::logger()->warn("Closing a Swift session: {}", e.what());
+  }
 }
 
 Token Session::token() {

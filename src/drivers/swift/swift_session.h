@@ -31,6 +31,8 @@ struct Credentials {
   std::optional<std::string> project_domain_name;
   std::optional<std::string> application_credential_id;
   std::optional<std::string> application_credential_secret;
+  /// v3: a token scoped to this Keystone trust (no project scope) — the trustee's credentials.
+  std::optional<std::string> trust_id;
 };
 
 /// Which catalog endpoint is the object store.
@@ -45,6 +47,7 @@ struct Token {
   std::string value;
   std::string storage_url;
   std::optional<std::chrono::system_clock::time_point> expires_at;
+  std::string user_id = {};  ///< Keystone's id of the user (v3 only)
 };
 
 /// The object-store URL in a Keystone catalog (v3 or v2 form), or nullopt.
@@ -54,6 +57,10 @@ std::optional<std::string> find_endpoint(const nlohmann::json& catalog,
 /// The Keystone v3 token URL for an auth address: `…/v3/auth/tokens` (a `/v2.0` suffix is
 /// replaced, a bare address gets `/v3`).
 std::string keystone_tokens_url(std::string_view auth_url);
+
+/// A Keystone v3 token of `credentials`, without looking at its catalog. Throws as
+/// authenticate().
+Token keystone_token(net::HttpClient& http, const Credentials& credentials);
 
 /// Authenticates once. Throws Error: AuthorizationFailure when the credentials are refused,
 /// BackendException when no endpoint is found, RemoteServiceUnavailable when the auth service
@@ -84,6 +91,14 @@ class Session {
           std::chrono::seconds expire_soon, int max_retries);
   Session(std::shared_ptr<net::HttpClient> http, std::string token, std::string storage_url,
           int max_retries);
+  /// Runs the close action, if any.
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// An action run when the last user of the session lets it go (a per-operation Keystone
+  /// trust is deleted then); it may still send requests. Exceptions are logged.
+  void on_close(std::function<void(Session&)> action) { on_close_ = std::move(action); }
 
   /// A token valid for at least expire_soon (authenticating when needed).
   Token token();
@@ -115,6 +130,7 @@ class Session {
   mutable std::mutex mutex_;  // guards token_ and authentications_
   std::optional<Token> token_;
   int authentications_ = 0;
+  std::function<void(Session&)> on_close_;
 };
 
 /// The names of the objects of `container` that start with `prefix`, every page of them (none

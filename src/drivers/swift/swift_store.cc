@@ -10,6 +10,7 @@
 #include "drivers/swift/swift_options.h"
 #include "drivers/swift/swift_references.h"
 #include "drivers/swift/swift_session.h"
+#include "drivers/swift/swift_trust.h"
 #include "drivers/swift/swift_writer.h"
 #include "glance_store/error.h"
 #include "net/transfer.h"
@@ -24,6 +25,30 @@ const SwiftLocation& as_swift(const StoreLocation& location) {
   const auto* loc = dynamic_cast<const SwiftLocation*>(&location);
   if (loc == nullptr) throw Error(ErrorKind::kBadStoreUri, "not a Swift location");
   return *loc;
+}
+
+// A reference's user as a Keystone trustee: `project:user` and key, or an application
+// credential.
+Credentials trustee_credentials(const SwiftReference& ref) {
+  Credentials c;
+  c.auth_url = ref.auth_address.starts_with("http://") || ref.auth_address.starts_with("https://")
+                   ? ref.auth_address
+                   : "https://" + ref.auth_address;
+  c.user_domain_id = ref.user_domain_id;
+  c.user_domain_name = ref.user_domain_name;
+  c.project_domain_id = ref.project_domain_id;
+  c.project_domain_name = ref.project_domain_name;
+  if (ref.uses_application_credential()) {
+    c.application_credential_id = ref.application_credential_id;
+    c.application_credential_secret = ref.application_credential_secret;
+    return c;
+  }
+  const std::string user = ref.user.value_or("");
+  const auto colon = user.find(':');
+  c.user = colon == std::string::npos ? user : user.substr(colon + 1);
+  if (colon != std::string::npos) c.project_name = user.substr(0, colon);
+  c.key = ref.key.value_or("");
+  return c;
 }
 
 class SwiftStore final : public Store {
@@ -129,7 +154,8 @@ class SwiftStore final : public Store {
   GetResult do_get(const StoreLocation& location, std::uint64_t offset,
                    std::optional<std::uint64_t> length, const RequestContext* context) override {
     const auto& loc = as_swift(location);
-    auto session = session_for(loc, context);
+    // Only a read that may resume needs a token it can renew (as glance_store).
+    auto session = session_for(loc, context, current_options().retry_get_count > 0);
     SwiftRequest get{.method = "GET", .container = loc.container(), .object = loc.object()};
     const bool ranged = offset != 0 || length.has_value();
     if (ranged) {
@@ -246,16 +272,15 @@ class SwiftStore final : public Store {
                               options.multiple_containers_seed),
           std::string(image_id));
     }
-    auto session = session_for(*location, context);
+    const bool segmented = size == 0 || size >= options.large_object_bytes();
+    auto session = session_for(*location, context, segmented);
     ensure_container(*session, location->container(), options);
     const net::Response head = head_object(*session, *location);
     if (head.status != 404)
       throw Error(ErrorKind::kDuplicate, "Swift already has an image at this location");
 
     UploadTarget target{session, location->container(), location->object(), location->uri()};
-    if (size != 0 && size < options.large_object_bytes()) {
-      return make_object_writer(std::move(target), size);
-    }
+    if (!segmented) return make_object_writer(std::move(target), size);
     return make_segmented_writer(std::move(target), options.segment_bytes(),
                                  static_cast<std::size_t>(options.upload_concurrency));
   }
@@ -280,7 +305,7 @@ class SwiftStore final : public Store {
     }
   }
 
-  EndpointChoice endpoint_choice(const SwiftOptions& options) const {
+  static EndpointChoice endpoint_choice(const SwiftOptions& options) {
     return {options.service_type, options.endpoint_type, options.region, options.endpoint};
   }
 
@@ -355,15 +380,37 @@ class SwiftStore final : public Store {
     return c;
   }
 
-  // Sessions are kept per account, so tokens are reused from one operation to the next.
-  std::shared_ptr<Session> session_for(const SwiftLocation& loc, const RequestContext* context) {
-    std::lock_guard lock(mutex_);
+  // Sessions are kept per account, so tokens are reused from one operation to the next. A
+  // multi-tenant operation uses the user's token; one that may outlive it (`renewable`) gets a
+  // session of its own through a Keystone trust when swift_store_use_trusts allows.
+  std::shared_ptr<Session> session_for(const SwiftLocation& loc, const RequestContext* context,
+                                       bool renewable = false) {
+    std::unique_lock lock(mutex_);
     const int retries = static_cast<int>(options_.max_retries);
     const bool has_credentials = loc.reference() != nullptr || (loc.user() && !loc.user()->empty());
     if (options_.multi_tenant && !has_credentials) {
       if (context == nullptr || context->auth_token.empty()) {
         throw bad_store_configuration_error("swift",
                                             "Multi-tenant Swift storage requires a user context.");
+      }
+      const auto ref = references_.find(options_.default_reference);
+      if (renewable && options_.use_trusts && ref == references_.end()) {
+        internal::logger()->debug("No default_swift_reference to make a Keystone trust with");
+      } else if (renewable && options_.use_trusts) {
+        // Keystone is asked several things: not under the store's lock.
+        const SwiftOptions options = options_;
+        const SwiftReference trustee = ref->second;
+        const std::shared_ptr<net::HttpClient> http = http_;
+        lock.unlock();
+        try {
+          return trusted_session(http, options, trustee, loc, *context);
+        } catch (const Error& e) {
+          internal::logger()->warn(
+              "No Keystone trust for this transfer ({}); it goes on with the user's token, which "
+              "cannot be renewed",
+              e.message());
+        }
+        return std::make_shared<Session>(http, context->auth_token, loc.swift_url(), retries);
       }
       return std::make_shared<Session>(http_, context->auth_token, loc.swift_url(), retries);
     }
@@ -377,6 +424,37 @@ class SwiftStore final : public Store {
           std::make_shared<Session>(http_, c, endpoint_choice(options_),
                                     std::chrono::seconds(options_.expire_soon_interval), retries);
     }
+    return session;
+  }
+
+  // The session's tokens come through a trust from the user to the default reference's user;
+  // the trust is deleted when the last user of the session lets it go.
+  static std::shared_ptr<Session> trusted_session(std::shared_ptr<net::HttpClient> http,
+                                                  const SwiftOptions& options,
+                                                  const SwiftReference& trustee,
+                                                  const SwiftLocation& loc,
+                                                  const RequestContext& user) {
+    if (trustee.is_v1()) {
+      throw bad_store_configuration_error(
+          "swift", "Keystone trusts need a default_swift_reference with Keystone credentials");
+    }
+    const Trust trust = create_trust(*http, trustee_credentials(trustee), user);
+    EndpointChoice choice = endpoint_choice(options);
+    choice.override_url = loc.swift_url();
+    auto session = std::make_shared<Session>(std::move(http), trust.credentials, std::move(choice),
+                                             std::chrono::seconds(options.expire_soon_interval),
+                                             static_cast<int>(options.max_retries));
+    session->on_close([trust, user_token = user.auth_token](Session& closing) {
+      // With a token of the trust first: the user's may have expired during the transfer.
+      std::string token;
+      try {
+        token = closing.token().value;
+      } catch (const std::exception& e) {
+        internal::logger()->warn("No token of trust {} to delete it with: {}", trust.id, e.what());
+      }
+      if (!token.empty() && delete_trust(closing.http(), trust, token)) return;
+      delete_trust(closing.http(), trust, user_token);
+    });
     return session;
   }
 

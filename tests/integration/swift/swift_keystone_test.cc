@@ -1,10 +1,14 @@
 // The Swift store with a real Keystone v3 (scripts/servers/keystone): password and application
 // credential auth for a single-tenant store, and a multi-tenant store driven by a user's token
-// and catalog, with one container per image and ACLs checked by a user of another project.
+// and catalog, with one container per image and ACLs checked by a user of another project, and
+// the Keystone trusts its long transfers run on.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "common/test_util.h"
 #include "integration/swift/swift_server.h"
@@ -57,6 +61,40 @@ long object_status(const std::string& url, const std::string& token) {
   request.headers = {{"X-Auth-Token", token}};
   return http.perform(request).status;
 }
+
+// The trusts a user has made, as the admin sees them.
+nlohmann::json trusts_of(const std::string& trustor_user_id) {
+  static const RequestContext admin =
+      login(ks("GS_KEYSTONE_ADMIN_USER"), ks("GS_KEYSTONE_ADMIN_PASSWORD"),
+            ks("GS_KEYSTONE_ADMIN_PROJECT"));
+  net::HttpClient http({});
+  net::Request request;
+  request.url = ks("GS_KEYSTONE_URL") + "/OS-TRUST/trusts?trustor_user_id=" + trustor_user_id;
+  request.headers = {{"X-Auth-Token", admin.auth_token}};
+  const net::Response response = http.perform(request);
+  EXPECT_EQ(response.status, 200) << response.body;
+  return nlohmann::json::parse(response.body).value("trusts", nlohmann::json::array());
+}
+
+// Gives its bytes in small reads and runs `midway` once, after the first `after` bytes.
+class MidwayStream final : public InputStream {
+ public:
+  MidwayStream(std::string data, std::size_t after, std::function<void()> midway)
+      : data_(std::move(data)), after_(after), midway_(std::move(midway)) {}
+  std::size_t read(std::span<std::byte> out) override {
+    if (pos_ >= after_ && midway_) std::exchange(midway_, nullptr)();
+    const std::size_t n = std::min({out.size(), data_.size() - pos_, std::size_t{100000}});
+    std::memcpy(out.data(), data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  std::size_t pos_ = 0;
+  std::size_t after_;
+  std::function<void()> midway_;
+};
 
 class SwiftKeystoneTest : public ::testing::Test {
  protected:
@@ -150,6 +188,86 @@ TEST_F(SwiftKeystoneTest, MultiTenantContainerPerImageAclsAndDelete) {
   r->remove(added.location, "", &owner);
   EXPECT_EQ(object_status(storage + "/" + container_ + "_" + id, owner.auth_token), 404)
       << "the image's container is gone with it";
+}
+
+// Multi-tenant stores whose default reference (gsuser2 of gsproject2) is the trustee of the
+// trusts made for long transfers of gsuser's images.
+class SwiftTrustTest : public SwiftKeystoneTest {
+ protected:
+  std::unique_ptr<StoreRegistry> trusting_registry(const std::string& extra,
+                                                   const std::string& password = "") {
+    return registry(
+        "swift_store_multi_tenant = true\nswift_store_auth_version = 3\n"
+        "swift_store_auth_address = " +
+        ks("GS_KEYSTONE_URL") + "\nswift_store_user = " + ks("GS_KS_PROJECT2") + ":" +
+        ks("GS_KS_USER2") + "\nswift_store_key = " +
+        (password.empty() ? ks("GS_KS_PASSWORD2") : password) + "\n" + extra);
+  }
+
+  // Adds a segmented image (unknown size) and returns the trusts gsuser had half-way through.
+  nlohmann::json add_segmented(StoreRegistry& r, const std::string& data, AddResult& added) {
+    nlohmann::json during;
+    MidwayStream in(data, data.size() / 2, [&] { during = trusts_of(owner_.user_id); });
+    added = r.add(random_id("trust-"), in, 0, "sha512", "", nullptr, &owner_);
+    return during;
+  }
+
+  const RequestContext owner_ = login(ks("GS_KS_USER"), ks("GS_KS_PASSWORD"), ks("GS_KS_PROJECT"));
+};
+
+TEST_F(SwiftTrustTest, ASegmentedAddRunsOnATrustThatIsDeletedAfterwards) {
+  // Every request renews its token (the window is longer than a token lives): the whole
+  // upload is done with tokens of the trust, none with the user's.
+  auto r = trusting_registry("swift_store_expire_soon_interval = 100000\n");
+  const std::string data = bytes_of(2500000, 41);
+  AddResult added;
+  const nlohmann::json during = add_segmented(*r, data, added);
+  ASSERT_EQ(during.size(), 1U) << during.dump();
+  EXPECT_EQ(during[0]["trustee_user_id"], ks("GS_KS_USER2_ID"));
+  EXPECT_EQ(during[0]["trustor_user_id"], owner_.user_id);
+  EXPECT_EQ(during[0]["project_id"], owner_.project_id);
+  EXPECT_EQ(during[0]["impersonation"], true);
+  EXPECT_TRUE(trusts_of(owner_.user_id).empty()) << "the trust is deleted with the add";
+
+  const std::string storage = ks("GS_SWIFT_KEYSTONE_URL") + "/v1/AUTH_" + owner_.project_id;
+  EXPECT_NE(added.location.find(storage.substr(7)), std::string::npos) << added.location;
+  EXPECT_TRUE(read_all(*r->get(added.location, 0, std::nullopt, "", &owner_).stream) == data);
+  r->remove(added.location, "", &owner_);
+}
+
+TEST_F(SwiftTrustTest, AResumableReadHoldsItsTrustUntilTheStreamGoes) {
+  auto r = trusting_registry("swift_store_retry_get_count = 2\n");
+  const std::string data = bytes_of(1500000, 42);
+  AddResult added;
+  add_segmented(*r, data, added);
+  {
+    GetResult got = r->get(added.location, 0, std::nullopt, "", &owner_);
+    EXPECT_EQ(trusts_of(owner_.user_id).size(), 1U);
+    EXPECT_TRUE(read_all(*got.stream) == data);
+  }
+  EXPECT_TRUE(trusts_of(owner_.user_id).empty());
+  // A small object's add and a read that does not resume use the user's token alone.
+  const std::string small = bytes_of(1000, 43);
+  TrickleStream in(small);
+  const AddResult one =
+      r->add(random_id("trust-"), in, small.size(), "sha512", "", nullptr, &owner_);
+  r->remove(one.location, "", &owner_);
+  r->remove(added.location, "", &owner_);
+  EXPECT_TRUE(trusts_of(owner_.user_id).empty());
+}
+
+TEST_F(SwiftTrustTest, WithoutTrustsOrWhenKeystoneRefusesTheUsersTokenIsUsed) {
+  const std::string data = bytes_of(2500000, 44);
+  for (const auto& [extra, password] :
+       {std::pair<std::string, std::string>{"swift_store_use_trusts = false\n", ""},
+        std::pair<std::string, std::string>{"", "not-the-trustees-password"}}) {
+    SCOPED_TRACE(extra + password);
+    auto r = trusting_registry(extra, password);
+    AddResult added;
+    EXPECT_TRUE(add_segmented(*r, data, added).empty()) << "no trust";
+    EXPECT_TRUE(read_all(*r->get(added.location, 0, std::nullopt, "", &owner_).stream) == data);
+    r->remove(added.location, "", &owner_);
+  }
 }
 
 }  // namespace
