@@ -216,5 +216,41 @@ TEST_P(S3FaultTest, HttpsIsVerifiedWithTheConfiguredCa) {
 INSTANTIATE_TEST_SUITE_P(Servers, S3FaultTest, ::testing::Values("s3api", "rgw"),
                          [](const auto& info) { return info.param; });
 
+// Virtual-hosted addressing: the bucket is in the host name (glance-it.localhost, which libcurl
+// resolves to the loopback itself), and s3api, whose storage_domain is `localhost`, takes it
+// from there. The proxy's log shows that no request names the bucket in its path. RGW here has
+// no DNS name configured, so only s3api runs this.
+using S3VirtualHostTest = S3FaultTest;
+
+TEST_P(S3VirtualHostTest, TheBucketIsInTheHostName) {
+  const std::string host = "http://localhost:" + proxy_->url().substr(proxy_->url().rfind(':') + 1);
+  auto r = registry(host, "s3_store_bucket_url_format = virtual\n");
+  proxy_->clear_log();
+  for (const std::uint64_t size : {std::uint64_t{3}, 12 * MiB + 5}) {  // one PUT, then three parts
+    const std::string data = bytes_of(size, size);
+    const AddResult result = add(*r, random_id("vh-"), data);
+    EXPECT_EQ(result.location.find("@localhost:"), result.location.find('@'))
+        << "the location keeps the configured host: " << result.location;
+    EXPECT_EQ(r->get_size(result.location), size);
+    EXPECT_TRUE(read_all(*r->get(result.location).stream) == data);
+    EXPECT_TRUE(read_all(*r->get(result.location, 1, 2).stream) == data.substr(1, 2));
+    r->remove(result.location);
+    expect_nothing_left(result.location.substr(result.location.rfind('/') + 1));
+  }
+  const nlohmann::json log = proxy_->log();
+  EXPECT_GE(log.size(), 10U);
+  for (const auto& entry : log) {
+    const std::string path = entry["path"];
+    EXPECT_NE(path.rfind("/glance-it", 0), 0U) << "path-style request: " << path;
+  }
+  // A name that cannot be a host name is refused before any request.
+  auto bad = registry(host, "s3_store_bucket_url_format = virtual\ns3_store_bucket = Not_DNS\n");
+  EXPECT_EQ(CatchError([&] { add(*bad, random_id("vh-"), "x"); }).kind(),
+            ErrorKind::kBadStoreConfiguration);
+}
+
+INSTANTIATE_TEST_SUITE_P(S3api, S3VirtualHostTest, ::testing::Values("s3api"),
+                         [](const auto& info) { return info.param; });
+
 }  // namespace
 }  // namespace glance_store::s3::testing
