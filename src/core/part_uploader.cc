@@ -1,55 +1,62 @@
 #include "core/part_uploader.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace glance_store::internal {
 
 PartUploader::PartUploader(std::size_t parallel, PartSize part_size, BeforePart before_part,
-                           UploadPart upload_part)
+                           UploadPart upload_part, MakePartStorage storage)
     : parallel_(std::max<std::size_t>(1, parallel)),
       part_size_(std::move(part_size)),
       before_part_(std::move(before_part)),
-      upload_part_(std::move(upload_part)) {}
+      upload_part_(std::move(upload_part)),
+      make_storage_(std::move(storage)) {}
 
 PartUploader::~PartUploader() { wait(); }
 
 void PartUploader::write(std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
-    if (!current_.data) current_ = take_buffer(part_size_(next_part_));
+    if (!current_) current_ = take_storage(part_size_(next_part_));
     const auto n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(bytes.size(), current_.capacity - current_.filled));
-    std::memcpy(current_.data.get() + current_.filled, bytes.data(), n);
-    current_.filled += n;
+        std::min<std::uint64_t>(bytes.size(), current_->capacity() - current_->size()));
+    current_->append(bytes.first(n));
     bytes = bytes.subspan(n);
-    if (current_.filled == current_.capacity) submit();
+    if (current_->size() == current_->capacity()) submit();
   }
 }
 
 std::span<const std::byte> PartUploader::pending() const {
-  return {current_.data.get(), static_cast<std::size_t>(current_.filled)};
+  if (!current_) return {};
+  return current_->memory().value();
 }
 
 void PartUploader::finish() {
-  if (current_.filled > 0) submit();
+  if (current_ && current_->size() > 0) submit();
   wait_for(0);
+  {
+    std::lock_guard lock(mutex_);
+    free_.clear();  // every part is uploaded: their memory or files can go now
+  }
+  current_.reset();
   rethrow_failure();
 }
 
 void PartUploader::wait() noexcept { wait_for(0); }
 
-PartUploader::Buffer PartUploader::take_buffer(std::uint64_t capacity) {
-  std::lock_guard lock(mutex_);
-  for (auto it = free_.begin(); it != free_.end(); ++it) {
-    if (it->capacity == capacity) {
-      Buffer buffer = std::move(*it);
-      free_.erase(it);
-      buffer.filled = 0;
-      return buffer;
+std::shared_ptr<PartStorage> PartUploader::take_storage(std::uint64_t capacity) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+      if ((*it)->capacity() == capacity) {
+        std::shared_ptr<PartStorage> part = std::move(*it);
+        free_.erase(it);
+        part->clear();
+        return part;
+      }
     }
+    free_.clear();  // the part size changed: the other parts are of no more use
   }
-  free_.clear();  // the part size changed: the other buffers are of no more use
-  return {std::make_unique_for_overwrite<std::byte[]>(capacity), capacity, 0};
+  return make_storage_(capacity);
 }
 
 void PartUploader::submit() {
@@ -64,18 +71,18 @@ void PartUploader::submit() {
     std::lock_guard lock(mutex_);
     ++in_flight_;
   }
-  auto buffer = std::make_shared<Buffer>(std::move(current_));
-  current_ = {};
-  pool_->post([this, index, buffer] {
+  std::shared_ptr<PartStorage> part = std::move(current_);
+  current_ = nullptr;
+  pool_->post([this, index, part]() mutable {
     std::exception_ptr failure;
     try {
-      upload_part_(index, {buffer->data.get(), static_cast<std::size_t>(buffer->filled)});
+      upload_part_(index, *part);
     } catch (...) {
       failure = std::current_exception();
     }
     std::lock_guard lock(mutex_);
     if (failure && !failure_) failure_ = failure;
-    free_.push_back(std::move(*buffer));
+    free_.push_back(std::move(part));
     --in_flight_;
     part_done_.notify_all();
   });

@@ -12,13 +12,15 @@
 #include <span>
 #include <vector>
 
+#include "core/part_storage.h"
 #include "core/thread_pool.h"
 
 namespace glance_store::internal {
 
-/// Copies the bytes written into part buffers; each full part is uploaded on its own pool
-/// thread, at most `parallel` at once, so memory stays within (parallel + 1) parts. The first
-/// failure of a part is rethrown by the next write() or finish().
+/// Copies the bytes written into parts (in memory, or spooled to files: `storage`); each full
+/// part is uploaded on its own pool thread, at most `parallel` at once, so the parts held stay
+/// within (parallel + 1). The first failure of a part, or of its storage, is rethrown by the
+/// next write() or finish().
 class PartUploader {
  public:
   /// The size of part `index` (from 0).
@@ -26,33 +28,29 @@ class PartUploader {
   /// Runs on the writer's thread before part `index` is handed over; throwing stops the add.
   using BeforePart = std::function<void(std::uint64_t index)>;
   /// Uploads one part, on a pool thread; throws on failure.
-  using UploadPart = std::function<void(std::uint64_t index, std::span<const std::byte> bytes)>;
+  using UploadPart = std::function<void(std::uint64_t index, const Part& part)>;
 
   PartUploader(std::size_t parallel, PartSize part_size, BeforePart before_part,
-               UploadPart upload_part);
+               UploadPart upload_part, MakePartStorage storage = memory_parts());
   /// Waits for the parts in flight.
   ~PartUploader();
   PartUploader(const PartUploader&) = delete;
   PartUploader& operator=(const PartUploader&) = delete;
 
   void write(std::span<const std::byte> bytes);
-  /// The bytes of the part being filled, not handed over yet.
+  /// The bytes of the part being filled, not handed over yet; with memory_parts() only (else
+  /// std::bad_optional_access).
   std::span<const std::byte> pending() const;
   /// How many parts were handed over.
   std::uint64_t parts_started() const { return next_part_; }
-  /// Hands over the last, partial part (if any) and waits for every part; rethrows the first
-  /// failure.
+  /// Hands over the last, partial part (if any) and waits for every part, then lets their
+  /// memory or files go; rethrows the first failure.
   void finish();
   /// Waits for the parts in flight; never throws.
   void wait() noexcept;
 
  private:
-  struct Buffer {
-    std::unique_ptr<std::byte[]> data;
-    std::uint64_t capacity = 0;
-    std::uint64_t filled = 0;
-  };
-  Buffer take_buffer(std::uint64_t capacity);
+  std::shared_ptr<PartStorage> take_storage(std::uint64_t capacity);
   void submit();
   void wait_for(std::size_t at_most);
   void rethrow_failure();
@@ -61,11 +59,12 @@ class PartUploader {
   PartSize part_size_;
   BeforePart before_part_;
   UploadPart upload_part_;
-  Buffer current_;
+  MakePartStorage make_storage_;
+  std::shared_ptr<PartStorage> current_;
   std::uint64_t next_part_ = 0;
   std::mutex mutex_;  // guards the members below
   std::condition_variable part_done_;
-  std::vector<Buffer> free_;
+  std::vector<std::shared_ptr<PartStorage>> free_;  // uploaded, to be filled again
   std::size_t in_flight_ = 0;
   std::exception_ptr failure_;
   std::unique_ptr<ThreadPool> pool_;  // last: joined before the state it uses goes

@@ -47,6 +47,9 @@ bool retryable(CURLcode code) {
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
+    // A reused connection died while sending and libcurl cannot rewind a streamed body to try
+    // again itself: sending the request again, with its body from the start, may work.
+    case CURLE_SEND_FAIL_REWIND:
       return true;
     default:
       return false;

@@ -1,11 +1,14 @@
-// Helpers shared by every test binary: temporary directories, error capture, listings.
+// Helpers shared by every test binary: temporary directories, error capture, listings, open
+// files, a small tmpfs.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -73,5 +76,39 @@ inline std::vector<std::string> ListDir(const std::string& dir) {
   std::sort(names.begin(), names.end());
   return names;
 }
+
+/// The files this process has open under `dir`: the targets of /proc/self/fd, e.g.
+/// "/tmp/x/#1234 (deleted)" for a file made with O_TMPFILE.
+inline std::vector<std::string> OpenFilesIn(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (!ec && target.starts_with(dir + "/")) files.push_back(target);
+  }
+  return files;
+}
+
+/// A tmpfs of `bytes` mounted in a fresh directory, to fill a disk cheaply; mounting needs
+/// CAP_SYS_ADMIN (mounted() says whether it worked). Unmounted at destruction.
+class SmallTmpfs {
+ public:
+  explicit SmallTmpfs(std::uint64_t bytes) {
+    const std::string options = "size=" + std::to_string(bytes) + ",mode=0700";
+    mounted_ = ::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, options.c_str()) == 0;
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
+  }
+  SmallTmpfs(const SmallTmpfs&) = delete;
+  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+
+  bool mounted() const { return mounted_; }
+  const std::string& path() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+  bool mounted_ = false;
+};
 
 }  // namespace glance_store::test_common

@@ -150,8 +150,8 @@ class MultipartWriter final : public ImageWriter {
         parts_(
             plan_.parallel, [this](std::uint64_t index) { return part_size_at(plan_, index); },
             [this](std::uint64_t index) { before_part(index); },
-            [this](std::uint64_t index, std::span<const std::byte> bytes) {
-              upload_part(index, bytes);
+            [this](std::uint64_t index, const internal::Part& part) {
+              upload_part(index, *part.memory());  // memory parts: the default
             }) {}
 
   ~MultipartWriter() override { abort(); }

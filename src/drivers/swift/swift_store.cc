@@ -281,8 +281,10 @@ class SwiftStore final : public Store {
 
     UploadTarget target{session, location->container(), location->object(), location->uri()};
     if (!segmented) return make_object_writer(std::move(target), size);
-    return make_segmented_writer(std::move(target), options.segment_bytes(),
-                                 static_cast<std::size_t>(options.upload_concurrency));
+    return make_segmented_writer(
+        std::move(target), options.segment_bytes(),
+        static_cast<std::size_t>(options.upload_concurrency),
+        options.buffer_on_upload ? options.upload_buffer_dir : std::nullopt);
   }
 
  private:

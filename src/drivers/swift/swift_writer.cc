@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <unordered_set>
 
 #include "core/log.h"
@@ -13,10 +15,19 @@
 namespace glance_store::swift {
 namespace {
 
-std::string md5_hex(std::span<const std::byte> data) {
+// A spooled part is read back for its md5 (from the page cache, in pieces) before the PUT.
+std::string md5_hex(const internal::Part& part) {
   std::array<unsigned char, 16> digest{};
   unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_md5(), nullptr);
+  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1) {
+    throw Error(ErrorKind::kBackendException, "Failed to add object to Swift: md5 unavailable");
+  }
+  part.for_each_piece([&](std::span<const std::byte> piece) {
+    EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
+  });
+  EVP_DigestFinal_ex(ctx.get(), digest.data(), &size);
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   for (const unsigned char c : digest) {
@@ -105,13 +116,13 @@ class ObjectWriter final : public ImageWriter {
 
 class SegmentedWriter final : public ImageWriter {
  public:
-  SegmentedWriter(UploadTarget target, std::uint64_t segment_size, std::size_t parallel)
+  SegmentedWriter(UploadTarget target, std::uint64_t segment_size, std::size_t parallel,
+                  const std::optional<std::string>& spool_dir)
       : target_(std::move(target)),
         segments_(
             parallel, [segment_size](std::uint64_t) { return segment_size; }, [](std::uint64_t) {},
-            [this](std::uint64_t index, std::span<const std::byte> bytes) {
-              put_segment(index, bytes);
-            }) {}
+            [this](std::uint64_t index, const internal::Part& part) { put_segment(index, part); },
+            spool_dir ? internal::file_parts(*spool_dir) : internal::memory_parts()) {}
 
   ~SegmentedWriter() override { abort(); }
 
@@ -160,12 +171,18 @@ class SegmentedWriter final : public ImageWriter {
     }
   }
 
-  void put_segment(std::uint64_t index, std::span<const std::byte> bytes) {
+  void put_segment(std::uint64_t index, const internal::Part& part) {
     const std::string name = segment_name(target_.object, index);
-    const std::string md5 = md5_hex(bytes);
+    const std::string md5 = md5_hex(part);
     SwiftRequest put{.method = "PUT", .container = target_.container, .object = name};
     put.headers.emplace_back("ETag", md5);  // Swift refuses (422) a body with another md5
-    put.body = bytes;
+    if (const auto bytes = part.memory()) {
+      put.body = *bytes;
+    } else {
+      // Each attempt (a retry after a 5xx or a cut) reads the file again from its first byte.
+      put.body_stream = [&part] { return net::BodySource(part.source()); };
+      put.body_size = part.size();
+    }
     const net::Response response =
         target_.session->call(put, "Failed to add object to Swift: segment " + name);
     if (response.status == 422) {
@@ -204,8 +221,9 @@ std::unique_ptr<ImageWriter> make_object_writer(UploadTarget target, std::uint64
 }
 
 std::unique_ptr<ImageWriter> make_segmented_writer(UploadTarget target, std::uint64_t segment_size,
-                                                   std::size_t parallel) {
-  return std::make_unique<SegmentedWriter>(std::move(target), segment_size, parallel);
+                                                   std::size_t parallel,
+                                                   std::optional<std::string> spool_dir) {
+  return std::make_unique<SegmentedWriter>(std::move(target), segment_size, parallel, spool_dir);
 }
 
 }  // namespace glance_store::swift

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "drivers/swift/swift_session.h"
@@ -28,8 +29,12 @@ std::unique_ptr<ImageWriter> make_object_writer(UploadTarget target, std::uint64
 /// `segment_size` bytes (the last one shorter) upload in parallel, at most `parallel` at once,
 /// each with its md5 as ETag so Swift checks it; then the manifest (`X-Object-Manifest`) is
 /// put with `If-None-Match: *`. Any failure deletes the segments written.
+/// Segments wait for their upload in memory, or with `spool_dir` (swift_buffer_on_upload) in
+/// anonymous files there, read back for each attempt; a failure to write one is StorageFull
+/// (disk full) or BackendException naming the directory.
 std::unique_ptr<ImageWriter> make_segmented_writer(UploadTarget target, std::uint64_t segment_size,
-                                                   std::size_t parallel);
+                                                   std::size_t parallel,
+                                                   std::optional<std::string> spool_dir = {});
 
 /// The error for a failed object or manifest PUT, with glance_store's kinds: 412 (the object
 /// exists) Duplicate, 413 StorageFull, 401/403 Forbidden, else BackendException.
