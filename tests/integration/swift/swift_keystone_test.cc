@@ -4,7 +4,6 @@
 // the Keystone trusts its long transfers run on.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -76,22 +75,21 @@ nlohmann::json trusts_of(const std::string& trustor_user_id) {
   return nlohmann::json::parse(response.body).value("trusts", nlohmann::json::array());
 }
 
-// Gives its bytes in small reads and runs `midway` once, after the first `after` bytes.
+// A TrickleStream that runs `midway` once, after the first `after` bytes.
 class MidwayStream final : public InputStream {
  public:
   MidwayStream(std::string data, std::size_t after, std::function<void()> midway)
       : data_(std::move(data)), after_(after), midway_(std::move(midway)) {}
   std::size_t read(std::span<std::byte> out) override {
-    if (pos_ >= after_ && midway_) std::exchange(midway_, nullptr)();
-    const std::size_t n = std::min({out.size(), data_.size() - pos_, std::size_t{100000}});
-    std::memcpy(out.data(), data_.data() + pos_, n);
-    pos_ += n;
+    if (given_ >= after_ && midway_) std::exchange(midway_, nullptr)();
+    const std::size_t n = data_.read(out);
+    given_ += n;
     return n;
   }
 
  private:
-  std::string data_;
-  std::size_t pos_ = 0;
+  TrickleStream data_;
+  std::size_t given_ = 0;
   std::size_t after_;
   std::function<void()> midway_;
 };
