@@ -45,6 +45,8 @@ class ResumingReader final : public InputStream {
   ResumingReader(std::unique_ptr<ResponseStream> first, std::uint64_t offset, std::uint64_t length,
                  int max_resumes, std::string what, Reopen reopen);
   std::size_t read(std::span<std::byte> out) override;
+  /// Resumes made so far.
+  int resumes() const { return resumes_; }
 
  private:
   // Before the stream: what reopen_ holds may own the client the stream borrows.

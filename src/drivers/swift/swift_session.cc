@@ -170,26 +170,47 @@ std::string describe_failure(long status, std::string_view body) {
   return out;
 }
 
-std::vector<std::string> list_objects(Session& session, const std::string& container,
+Error read_error(const std::string& what, long status, std::string_view body) {
+  const std::string message = what + ": " + describe_failure(status, body);
+  if (status == 401 || status == 403) return {ErrorKind::kForbidden, message};
+  return {ErrorKind::kBackendException, message};
+}
+
+std::vector<ObjectEntry> list_entries(Session& session, const std::string& container,
                                       const std::string& prefix) {
-  std::vector<std::string> out;
+  std::vector<ObjectEntry> out;
   for (;;) {
-    const std::string marker = out.empty() ? "" : out.back();
+    const std::string marker = out.empty() ? "" : out.back().name;
     const std::string query = "format=json&prefix=" + net::uri_encode(prefix, false) +
                               "&marker=" + net::uri_encode(marker, false);
     const net::Response list =
         session.call({.method = "GET", .container = container, .query = query},
                      "Listing " + container + "/" + prefix + "*");
     if (list.status == 204 || list.status == 404) return out;
-    const auto names = nlohmann::json::parse(list.body, nullptr, false);
-    if (list.status != 200 || !names.is_array()) {
-      throw Error(ErrorKind::kBackendException,
-                  "Listing " + container + "/" + prefix +
-                      "* failed: " + describe_failure(list.status, list.body));
+    const auto entries = nlohmann::json::parse(list.body, nullptr, false);
+    if (list.status != 200 || !entries.is_array()) {
+      throw read_error("Listing " + container + "/" + prefix + "*", list.status, list.body);
     }
-    if (names.empty()) return out;
-    for (const auto& entry : names) out.push_back(entry.value("name", ""));
+    if (entries.empty()) return out;
+    for (const auto& entry : entries) {
+      if (!entry.is_object()) continue;
+      const auto bytes = entry.find("bytes");
+      const auto hash = entry.find("hash");
+      out.push_back(
+          {entry.value("name", ""),
+           bytes != entry.end() && bytes->is_number_unsigned() ? bytes->get<std::uint64_t>() : 0,
+           hash != entry.end() && hash->is_string() ? hash->get<std::string>() : ""});
+    }
   }
+}
+
+std::vector<std::string> list_objects(Session& session, const std::string& container,
+                                      const std::string& prefix) {
+  std::vector<std::string> names;
+  for (ObjectEntry& entry : list_entries(session, container, prefix)) {
+    names.push_back(std::move(entry.name));
+  }
+  return names;
 }
 
 std::optional<std::string> find_endpoint(const nlohmann::json& catalog,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "glance_store/error.h"
 #include "net/http.h"
 
 namespace glance_store::swift {
@@ -133,12 +135,26 @@ class Session {
   std::function<void(Session&)> on_close_;
 };
 
-/// The names of the objects of `container` that start with `prefix`, every page of them (none
-/// when the container does not exist). Throws Error when the listing fails.
+/// An object as a container listing shows it.
+struct ObjectEntry {
+  std::string name;
+  std::uint64_t bytes = 0;
+  std::string hash;  ///< its ETag: the md5 of a plain object's content
+};
+
+/// The objects of `container` whose names start with `prefix`, every page of them, in listing
+/// order (none when the container does not exist). Throws Error when the listing fails.
+std::vector<ObjectEntry> list_entries(Session& session, const std::string& container,
+                                      const std::string& prefix);
+/// Their names only.
 std::vector<std::string> list_objects(Session& session, const std::string& container,
                                       const std::string& prefix);
 
 /// "HTTP 404" plus the start of the body, for messages.
 std::string describe_failure(long status, std::string_view body);
+
+/// A refused or failed read: Forbidden for 401 and 403, else BackendException; the message is
+/// `what`, the status and the start of the body.
+Error read_error(const std::string& what, long status, std::string_view body);
 
 }  // namespace glance_store::swift

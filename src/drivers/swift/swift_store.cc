@@ -8,6 +8,7 @@
 #include "drivers/swift/swift.h"
 #include "drivers/swift/swift_location.h"
 #include "drivers/swift/swift_options.h"
+#include "drivers/swift/swift_reader.h"
 #include "drivers/swift/swift_references.h"
 #include "drivers/swift/swift_session.h"
 #include "drivers/swift/swift_trust.h"
@@ -154,60 +155,11 @@ class SwiftStore final : public Store {
   GetResult do_get(const StoreLocation& location, std::uint64_t offset,
                    std::optional<std::uint64_t> length, const RequestContext* context) override {
     const auto& loc = as_swift(location);
+    const SwiftOptions options = current_options();
     // Only a read that may resume needs a token it can renew (as glance_store).
-    auto session = session_for(loc, context, current_options().retry_get_count > 0);
-    SwiftRequest get{.method = "GET", .container = loc.container(), .object = loc.object()};
-    const bool ranged = offset != 0 || length.has_value();
-    if (ranged) {
-      get.headers.emplace_back(
-          "Range",
-          net::range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
-    }
-    const std::string what = "Swift object " + loc.container() + "/" + loc.object();
-    auto stream = session->open(get, "GET of " + what);
-    const long status = stream->status();
-    if (status == 404)
-      throw Error(ErrorKind::kNotFound, "Swift could not find object " + loc.object() + ".");
-    if (status == 416) {
-      GetResult empty;
-      empty.stream = std::make_unique<MemoryInputStream>("");
-      return empty;
-    }
-    if (status != 200 && status != 206) throw read_error(what, status, stream->read_rest());
-    if (ranged && status == 200 && offset != 0) {
-      throw Error(ErrorKind::kBackendException, what + ": the server ignored the Range asked");
-    }
-    const auto content_length = net::parse_u64(stream->header("content-length"));
-    if (!content_length) {
-      throw Error(ErrorKind::kBackendException, what + ": the response has no Content-Length");
-    }
-    // A broken read resumes where it stopped; a plain object must still be the same one
-    // (If-Match on its ETag); a large object's ETag is not its content's, so it has none.
-    std::string etag;
-    if (stream->header("etag") && !stream->header("x-object-manifest") &&
-        !stream->header("x-static-large-object")) {
-      etag = *stream->header("etag");
-    }
-    const std::uint64_t last = offset + *content_length - 1;
-    auto reopen = [session, get, etag, last, what](std::uint64_t from) {
-      SwiftRequest resume = get;
-      resume.headers = {{"Range", net::range_header(from, last)}};
-      if (!etag.empty()) resume.headers.emplace_back("If-Match", etag);
-      auto again = session->open(resume, "resuming the GET of " + what);
-      if (again->status() == 206) return again;
-      const std::string body = again->read_rest();
-      if (again->status() == 412) {
-        throw Error(ErrorKind::kBackendException, what + " changed while it was read");
-      }
-      throw Error(ErrorKind::kBackendException, "Resuming the read of " + what + " failed: " +
-                                                    describe_failure(again->status(), body));
-    };
-    GetResult result;
-    result.size = *content_length;
-    const int resumes = static_cast<int>(std::max(options_.retry_get_count, options_.max_retries));
-    result.stream = std::make_unique<net::ResumingReader>(std::move(stream), offset,
-                                                          *content_length, resumes, what, reopen);
-    return result;
+    auto session = session_for(loc, context, options.retry_get_count > 0);
+    const int resumes = static_cast<int>(std::max(options.retry_get_count, options.max_retries));
+    return open_object(session, loc.container(), loc.object(), offset, length, resumes);
   }
 
   std::uint64_t do_get_size(const StoreLocation& location, const RequestContext* context) override {
@@ -469,12 +421,6 @@ class SwiftStore final : public Store {
                      head.body);
   }
 
-  static Error read_error(const std::string& what, long status, std::string_view body) {
-    const std::string message = what + ": " + describe_failure(status, body);
-    if (status == 401 || status == 403) return {ErrorKind::kForbidden, message};
-    return {ErrorKind::kBackendException, message};
-  }
-
   static Error delete_error(const std::string& object, const net::Response& response) {
     return {response.status == 401 || response.status == 403 ? ErrorKind::kForbidden
                                                              : ErrorKind::kBackendException,
@@ -484,13 +430,11 @@ class SwiftStore final : public Store {
 
   // A DLO's segments: every object of its container named with its prefix.
   static void delete_segments(Session& session, const std::string& manifest) {
-    const auto slash = manifest.find('/');
-    if (slash == std::string::npos) return;
-    const std::string container = manifest.substr(0, slash);
-    const std::string prefix = manifest.substr(slash + 1);
-    for (const std::string& name : list_objects(session, container, prefix)) {
+    const auto target = parse_object_manifest(manifest);
+    if (!target) return;
+    for (const std::string& name : list_objects(session, target->container, target->prefix)) {
       const net::Response gone = session.call(
-          {.method = "DELETE", .container = container, .object = name}, "Deleting " + name);
+          {.method = "DELETE", .container = target->container, .object = name}, "Deleting " + name);
       if (gone.status >= 300 && gone.status != 404) {
         internal::logger()->error("Unable to delete segment {}: {}", name,
                                   describe_failure(gone.status, gone.body));

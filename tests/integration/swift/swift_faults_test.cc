@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "common/test_util.h"
 #include "integration/swift/swift_server.h"
@@ -48,30 +49,86 @@ class SwiftFaultTest : public ::testing::Test {
 TEST_F(SwiftFaultTest, BrokenReadsResumeWithTheSameBytes) {
   FaultProxy proxy(swift_url_);
   auto r = registry(proxy.url());
-  for (const std::uint64_t size : {1500000ULL, 3500000ULL}) {  // one object, then segments
+  // One object, read in one response; then four segments, read one after the other.
+  for (const std::uint64_t size : {1500000ULL, 3500000ULL}) {
     SCOPED_TRACE(size);
+    const bool segmented = size > 2 * 1024000;
     const std::string data = bytes_of(size, size);
     const AddResult added = add(*r, random_id("cut-"), data);
     const std::string object = added.location.substr(added.location.rfind('/'));
+    // The object's GET and its resumes; or the second segment's.
+    const std::string cut = segmented ? object + "-00002$" : object + "[?]";
     proxy.rules({{{"method", "GET"},
-                  {"path_regex", object + "$"},
+                  {"path_regex", cut},
                   {"times", 2},
                   {"action", "cut_response"},
                   {"after_bytes", 300000}}});
     proxy.clear_log();
     GetResult whole = r->get(added.location);
     EXPECT_TRUE(read_all(*whole.stream) == data);
-    EXPECT_EQ(proxy.count("GET", object), 3);
-    // A ranged read resumes inside its range.
+    EXPECT_EQ(proxy.count("GET", segmented ? object + "-00002" : object + "?"), 3);
+    // A ranged read resumes inside its range (which crosses from the first segment into the
+    // second when there are segments).
     proxy.rules({{{"method", "GET"},
-                  {"path_regex", object + "$"},
+                  {"path_regex", cut},
                   {"action", "cut_response"},
                   {"after_bytes", 100000}}});
-    GetResult part = r->get(added.location, 1000, 500000);
-    EXPECT_TRUE(read_all(*part.stream) == data.substr(1000, 500000));
+    const std::uint64_t offset = segmented ? 1000000 : 1000;
+    GetResult part = r->get(added.location, offset, 500000);
+    EXPECT_TRUE(read_all(*part.stream) == data.substr(offset, 500000));
     proxy.rules(nlohmann::json::array());
     r->remove(added.location);
   }
+}
+
+// The proxy would join a DLO's segments itself (its DLO middleware costs it twice the CPU of a
+// plain GET); the store asks for the manifest alone, then GETs the segments in listing order.
+TEST_F(SwiftFaultTest, ASegmentedImageIsReadFromItsSegments) {
+  FaultProxy proxy(swift_url_);
+  auto r = registry(proxy.url());
+  const std::string data = bytes_of(3500000, 8);  // four segments
+  const AddResult added = add(*r, random_id("direct-"), data);
+  const std::string object = added.location.substr(added.location.rfind('/'));
+  proxy.clear_log();
+  EXPECT_TRUE(read_all(*r->get(added.location).stream) == data);
+  std::vector<std::string> gets;  // but the listing's pages
+  for (const auto& entry : proxy.log()) {
+    const std::string path = entry["path"];
+    if (entry["method"] == "GET" && path.find("?format=json&prefix=") == std::string::npos) {
+      gets.push_back(path);
+    }
+  }
+  ASSERT_EQ(gets.size(), 5U) << nlohmann::json(gets).dump();
+  EXPECT_TRUE(gets[0].ends_with(object + "?multipart-manifest=get")) << gets[0];
+  for (std::size_t i = 1; i <= 4; ++i) {
+    EXPECT_TRUE(gets[i].ends_with(object + "-0000" + std::to_string(i))) << gets[i];
+  }
+  r->remove(added.location);
+}
+
+// swift_store_max_retries = 2 resumes for the whole read, not for each segment.
+TEST_F(SwiftFaultTest, TheResumesOfASegmentedReadAreCountedTogether) {
+  FaultProxy proxy(swift_url_);
+  auto r = registry(proxy.url());
+  const std::string data = bytes_of(3500000, 9);
+  const AddResult added = add(*r, random_id("budget-"), data);
+  const nlohmann::json cut_twice = {{"method", "GET"},
+                                    {"path_regex", "-00001$"},
+                                    {"times", 2},
+                                    {"action", "cut_response"},
+                                    {"after_bytes", 200000}};
+  proxy.rules(nlohmann::json::array({cut_twice}));
+  EXPECT_TRUE(read_all(*r->get(added.location).stream) == data);  // two resumes: allowed
+  nlohmann::json cut_third = cut_twice;
+  cut_third["path_regex"] = "-00003$";
+  cut_third["times"] = 1;
+  proxy.rules(nlohmann::json::array({cut_twice, cut_third}));
+  GetResult result = r->get(added.location);
+  const Error e = CatchError([&] { read_all(*result.stream); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
+  EXPECT_NE(e.message().find("-00003 failed at byte 200000"), std::string::npos) << e.message();
+  proxy.rules(nlohmann::json::array());
+  r->remove(added.location);
 }
 
 TEST_F(SwiftFaultTest, AReadThatCannotResumeFailsInsteadOfReturningShortData) {

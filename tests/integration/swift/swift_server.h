@@ -60,6 +60,16 @@ class RawSwift {
     r.headers = {{"X-Auth-Token", token_override.empty() ? token_ : token_override}};
     return http_.perform(r);
   }
+  /// PUTs `body` at `path` with `headers` besides the token; returns the status.
+  long put(const std::string& path, const std::string& body, net::Headers headers = {}) {
+    net::Request r;
+    r.method = "PUT";
+    r.url = storage_url_ + "/" + path;
+    r.headers = std::move(headers);
+    r.headers.emplace_back("X-Auth-Token", token_);
+    r.body = std::as_bytes(std::span(body));
+    return http_.perform(r).status;
+  }
   /// The object names of a container (empty when it does not exist).
   std::vector<std::string> list(const std::string& container) {
     const net::Response response = request("GET", container + "?format=json");

@@ -1,0 +1,222 @@
+#include "drivers/swift/swift_reader.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/url.h"
+#include "glance_store/error.h"
+#include "net/transfer.h"
+
+namespace glance_store::swift {
+namespace {
+
+// Asks for a large object's manifest instead of its joined content: a DLO's manifest is an
+// empty object, so the reply costs nothing; a plain object answers with its content as usual.
+constexpr std::string_view kManifestItself = "multipart-manifest=get";
+
+bool is_true(const std::string* header) {
+  if (header == nullptr) return false;
+  std::string value = *header;
+  std::transform(value.begin(), value.end(), value.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return value == "true";
+}
+
+// Asks for bytes [first, last] of an object that must still have `etag` (when known): a
+// request whose reply is 206, or 200 when it covers the whole object.
+SwiftRequest range_request(SwiftRequest request, std::uint64_t first, std::uint64_t last,
+                           const std::string& etag) {
+  request.headers = {{"Range", net::range_header(first, last)}};
+  if (!etag.empty()) request.headers.emplace_back("If-Match", etag);
+  return request;
+}
+
+// The rest of a broken response, from byte `from` (up to `last`), of an object that must not
+// have changed since the first response.
+net::Reopen resume_with(std::shared_ptr<Session> session, SwiftRequest request, std::string etag,
+                        std::uint64_t last, std::string what) {
+  return [session = std::move(session), request = std::move(request), etag = std::move(etag), last,
+          what = std::move(what)](std::uint64_t from) {
+    auto again =
+        session->open(range_request(request, from, last, etag), "resuming the GET of " + what);
+    if (again->status() == 206) return again;
+    const std::string body = again->read_rest();
+    if (again->status() == 412) {
+      throw Error(ErrorKind::kBackendException, what + " changed while it was read");
+    }
+    throw Error(ErrorKind::kBackendException, "Resuming the read of " + what + " failed: " +
+                                                  describe_failure(again->status(), body));
+  };
+}
+
+GetResult empty_result() {
+  GetResult empty;
+  empty.stream = std::make_unique<MemoryInputStream>("");
+  return empty;
+}
+
+// A DLO's bytes, segment after segment, each GET checked against the listing (If-Match on its
+// ETag, its length) so a segment replaced or removed while the image is read fails the read.
+// The resumes allowed are shared by the whole read.
+class SegmentedReader final : public InputStream {
+ public:
+  SegmentedReader(std::shared_ptr<Session> session, std::string container,
+                  std::vector<ObjectEntry> segments, std::uint64_t offset, std::uint64_t length,
+                  int max_resumes)
+      : session_(std::move(session)),
+        container_(std::move(container)),
+        segments_(std::move(segments)),
+        skip_(offset),
+        remaining_(length),
+        resumes_left_(max_resumes) {}
+
+  std::size_t read(std::span<std::byte> out) override {
+    while (remaining_ > 0 && !out.empty()) {
+      if (!current_) open_next();
+      const std::size_t n = current_->read(
+          out.first(static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_))));
+      if (n > 0) {
+        remaining_ -= n;
+        return n;
+      }
+      resumes_left_ -= current_->resumes();
+      current_.reset();
+    }
+    return 0;
+  }
+
+ private:
+  void open_next() {
+    while (next_ < segments_.size() && skip_ >= segments_[next_].bytes) {
+      skip_ -= segments_[next_++].bytes;
+    }
+    if (next_ == segments_.size()) {
+      // The lengths were summed from this listing, so this would be a bug of ours.
+      throw Error(ErrorKind::kBackendException,
+                  "Swift large object in " + container_ + " ended before its listed length");
+    }
+    const ObjectEntry& segment = segments_[next_++];
+    const std::uint64_t first = skip_;
+    const std::uint64_t take = std::min(segment.bytes - first, remaining_);
+    skip_ = 0;
+    const std::string what = "Swift object " + container_ + "/" + segment.name;
+    const SwiftRequest get{.method = "GET", .container = container_, .object = segment.name};
+    const std::uint64_t last = first + take - 1;
+    auto stream = session_->open(range_request(get, first, last, segment.hash), "GET of " + what);
+    const long status = stream->status();
+    if (status == 404 || status == 412) {
+      throw Error(ErrorKind::kBackendException,
+                  what + (status == 404 ? " (a segment) is gone" : " (a segment) changed") +
+                      " since its large object's listing was read");
+    }
+    if (status != 200 && status != 206) throw read_error(what, status, stream->read_rest());
+    const auto length = net::parse_u64(stream->header("content-length"));
+    if (!length || *length != take || (status == 200 && first != 0)) {
+      throw Error(ErrorKind::kBackendException, what + ": asked for " + std::to_string(take) +
+                                                    " bytes from byte " + std::to_string(first) +
+                                                    ", the reply does not match");
+    }
+    current_ =
+        std::make_unique<net::ResumingReader>(std::move(stream), first, take, resumes_left_, what,
+                                              resume_with(session_, get, segment.hash, last, what));
+  }
+
+  std::shared_ptr<Session> session_;
+  std::string container_;
+  std::vector<ObjectEntry> segments_;
+  std::size_t next_ = 0;     // the next segment to open
+  std::uint64_t skip_;       // bytes of the segments from next_ on not to deliver
+  std::uint64_t remaining_;  // bytes still to deliver
+  int resumes_left_;
+  std::unique_ptr<net::ResumingReader> current_;
+};
+
+GetResult open_segments(const std::shared_ptr<Session>& session, const ManifestTarget& target,
+                        std::uint64_t offset, std::optional<std::uint64_t> length,
+                        int max_resumes) {
+  std::vector<ObjectEntry> segments = list_entries(*session, target.container, target.prefix);
+  std::uint64_t total = 0;
+  for (const ObjectEntry& segment : segments) total += segment.bytes;
+  if (offset >= total) return empty_result();  // as the 416 of a range past the end
+  const std::uint64_t size = std::min(total - offset, length.value_or(total - offset));
+  GetResult result;
+  result.size = size;
+  result.stream = std::make_unique<SegmentedReader>(session, target.container, std::move(segments),
+                                                    offset, size, max_resumes);
+  return result;
+}
+
+}  // namespace
+
+std::optional<ManifestTarget> parse_object_manifest(std::string_view value) {
+  const std::string decoded = internal::percent_unquote(value);
+  const auto slash = decoded.find('/');
+  if (slash == std::string::npos || slash == 0) return std::nullopt;
+  return ManifestTarget{decoded.substr(0, slash), decoded.substr(slash + 1)};
+}
+
+GetResult open_object(const std::shared_ptr<Session>& session, const std::string& container,
+                      const std::string& object, std::uint64_t offset,
+                      std::optional<std::uint64_t> length, int max_resumes) {
+  const std::string what = "Swift object " + container + "/" + object;
+  SwiftRequest get{.method = "GET",
+                   .container = container,
+                   .object = object,
+                   .query = std::string(kManifestItself)};
+  const bool ranged = offset != 0 || length.has_value();
+  if (ranged) {
+    get.headers.emplace_back(
+        "Range",
+        net::range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
+  }
+  auto stream = session->open(get, "GET of " + what);
+  const auto not_found = [&object] {
+    return Error(ErrorKind::kNotFound, "Swift could not find object " + object + ".");
+  };
+  if (stream->status() == 404) throw not_found();
+  if (const std::string* manifest = stream->header("x-object-manifest");
+      manifest != nullptr &&
+      (stream->status() == 200 || stream->status() == 206 || stream->status() == 416)) {
+    const auto target = parse_object_manifest(*manifest);
+    if (!target) {
+      throw Error(ErrorKind::kBackendException,
+                  what + " is a large object manifest without a container: " + *manifest);
+    }
+    // Its own (empty) body; or, from a server that ignored the query, the joined image, which
+    // closing the connection here does not read.
+    stream.reset();
+    return open_segments(session, *target, offset, length, max_resumes);
+  }
+  if (is_true(stream->header("x-static-large-object"))) {
+    // That was an SLO's JSON manifest: read the object as Swift joins it.
+    stream.reset();
+    get.query.clear();
+    stream = session->open(get, "GET of " + what);
+    if (stream->status() == 404) throw not_found();
+  }
+  const long status = stream->status();
+  if (status == 416) return empty_result();
+  if (status != 200 && status != 206) throw read_error(what, status, stream->read_rest());
+  if (ranged && status == 200 && offset != 0) {
+    throw Error(ErrorKind::kBackendException, what + ": the server ignored the Range asked");
+  }
+  const auto content_length = net::parse_u64(stream->header("content-length"));
+  if (!content_length) {
+    throw Error(ErrorKind::kBackendException, what + ": the response has no Content-Length");
+  }
+  // A plain object must still be the same one when a broken read resumes; an SLO's ETag is not
+  // its content's, so it resumes without one.
+  std::string etag;
+  if (stream->header("etag") && !is_true(stream->header("x-static-large-object"))) {
+    etag = *stream->header("etag");
+  }
+  GetResult result;
+  result.size = *content_length;
+  const std::uint64_t last = offset + *content_length - 1;
+  result.stream =
+      std::make_unique<net::ResumingReader>(std::move(stream), offset, *content_length, max_resumes,
+                                            what, resume_with(session, get, etag, last, what));
+  return result;
+}
+
+}  // namespace glance_store::swift
