@@ -173,11 +173,15 @@ struct HttpClient::Handle {
   static std::size_t on_write(char* data, std::size_t size, std::size_t count, void* self);
 };
 
-// The buffer between libcurl's push and the reader's pull.
+// The buffer between libcurl's push and the reader's pull. While a reader waits with nothing
+// buffered, libcurl's bytes go straight into the reader's own buffer (`direct`), which spares
+// a copy of every byte of a large read.
 struct ResponseStream::Transfer {
   CURLM* multi = curl_multi_init();
   std::string buffer;
   std::size_t offset = 0;
+  std::span<std::byte> direct;  // the waiting reader's room, empty when none waits
+  std::size_t direct_filled = 0;
   bool paused = false;
   bool done = false;
   CURLcode result = CURLE_OK;
@@ -186,6 +190,7 @@ struct ResponseStream::Transfer {
 
   ~Transfer() { curl_multi_cleanup(multi); }
   std::size_t available() const { return buffer.size() - offset; }
+  bool has_data() const { return available() > 0 || direct_filled > 0; }
 };
 
 std::size_t HttpClient::Handle::on_write(char* data, std::size_t size, std::size_t count,
@@ -194,7 +199,14 @@ std::size_t HttpClient::Handle::on_write(char* data, std::size_t size, std::size
   const std::size_t n = size * count;
   if (h->stream != nullptr) {
     auto& t = *h->stream;
-    if (t.available() >= ResponseStream::Transfer::kHighWater) {
+    std::size_t taken = 0;
+    if (t.available() == 0 && t.direct_filled < t.direct.size()) {
+      taken = std::min(n, t.direct.size() - t.direct_filled);
+      std::memcpy(t.direct.data() + t.direct_filled, data, taken);
+      t.direct_filled += taken;
+      if (taken == n) return n;
+    } else if (t.available() >= ResponseStream::Transfer::kHighWater) {
+      // Pausing refuses the whole call, so only when none of it went to the reader.
       t.paused = true;
       return CURL_WRITEFUNC_PAUSE;
     }
@@ -202,7 +214,7 @@ std::size_t HttpClient::Handle::on_write(char* data, std::size_t size, std::size
       t.buffer.erase(0, t.offset);  // drop what was read, so the buffer stays bounded
       t.offset = 0;
     }
-    t.buffer.append(data, n);
+    t.buffer.append(data + taken, n - taken);
     return n;
   }
   if (h->sink != nullptr) h->sink->append(data, n);
@@ -355,7 +367,7 @@ void ResponseStream::pump() {
   if (t.paused) {
     t.paused = false;
     curl_easy_pause(handle_->easy, CURLPAUSE_CONT);  // may deliver data right away
-    if (t.available() > 0) return;
+    if (t.has_data()) return;
   }
   int running = 0;
   curl_multi_perform(t.multi, &running);
@@ -366,13 +378,24 @@ void ResponseStream::pump() {
       t.result = message->data.result;
     }
   }
-  if (!t.done && t.available() == 0 && !t.paused) {
+  if (!t.done && !t.has_data() && !t.paused) {
     curl_multi_poll(t.multi, nullptr, 0, 1000, nullptr);
   }
 }
 
 std::size_t ResponseStream::read(std::span<std::byte> out) {
   auto& t = *transfer_;
+  if (t.available() == 0 && !out.empty()) {
+    // Nothing buffered: libcurl writes into `out` itself, the overflow into the buffer.
+    t.direct = out;
+    t.direct_filled = 0;
+    struct Reset {
+      Transfer& t;
+      ~Reset() { t.direct = {}; }
+    } reset{t};
+    while (t.direct_filled == 0 && t.available() == 0 && !t.done) pump();
+    if (t.direct_filled > 0) return t.direct_filled;
+  }
   while (t.available() == 0) {
     if (t.done) {
       if (t.result != CURLE_OK) throw handle_->failure(t.result);

@@ -487,6 +487,27 @@ TEST_F(HttpStoreTest, AddAndDeleteAreRefused) {  // HT-13, HT-14
 
 // A body without Content-Length (nginx's SSI filter sends it chunked) streams whole; its size
 // is unknown, as glance_store's 0.
+// The response buffer hands bytes straight to a waiting reader and keeps the rest, pausing the
+// transfer above 1 MiB: reads of any size, by a reader that falls behind (the socket fills while
+// it sleeps), get every byte once and in order.
+TEST_F(HttpStoreTest, ReadsOfAnySizeAndPaceGetEveryByteInOrder) {
+  const std::string data = bytes_of(6 << 20, 11);
+  OriginFile big(root_, random_id("gs-http-big-"), data);
+  auto r = http_registry();
+  GetResult result = r->get(http_url_ + "/images/" + big.name());
+  const std::size_t sizes[] = {1, 7, 65536, 3, (1 << 20) + 5, 100000, 2 << 20};
+  std::vector<std::byte> buffer(2 << 20);
+  std::string got;
+  for (std::size_t i = 0;; ++i) {
+    if (i == 1 || i == 20) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const std::size_t n = result.stream->read(std::span(buffer).first(sizes[i % std::size(sizes)]));
+    if (n == 0) break;
+    got.append(reinterpret_cast<const char*>(buffer.data()), n);
+  }
+  EXPECT_EQ(got.size(), data.size());
+  EXPECT_TRUE(got == data);
+}
+
 TEST_F(HttpStoreTest, ABodyOfUnknownLengthStreamsWhole) {
   auto r = http_registry();
   GetResult got = r->get(url("chunked"));
