@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 
 #include "core/url.h"
 #include "glance_store/error.h"
@@ -31,6 +32,17 @@ SwiftRequest range_request(SwiftRequest request, std::uint64_t first, std::uint6
   return request;
 }
 
+// Whether a 206 holds the bytes from `first` on (its Content-Range says where they start).
+bool starts_at(const net::ResponseStream& response, std::uint64_t first) {
+  const std::string* range = response.header("content-range");
+  return range != nullptr && range->starts_with("bytes " + std::to_string(first) + "-");
+}
+
+// An ETag as If-Match wants it: quoted (a container listing gives them bare).
+std::string quoted(const std::string& etag) {
+  return etag.empty() || etag.front() == '"' ? etag : "\"" + etag + "\"";
+}
+
 // The rest of a broken response, from byte `from` (up to `last`), of an object that must not
 // have changed since the first response.
 net::Reopen resume_with(std::shared_ptr<Session> session, SwiftRequest request, std::string etag,
@@ -39,7 +51,7 @@ net::Reopen resume_with(std::shared_ptr<Session> session, SwiftRequest request, 
           what = std::move(what)](std::uint64_t from) {
     auto again =
         session->open(range_request(request, from, last, etag), "resuming the GET of " + what);
-    if (again->status() == 206) return again;
+    if (again->status() == 206 && starts_at(*again, from)) return again;
     const std::string body = again->read_rest();
     if (again->status() == 412) {
       throw Error(ErrorKind::kBackendException, what + " changed while it was read");
@@ -57,7 +69,8 @@ GetResult empty_result() {
 
 // A DLO's bytes, segment after segment, each GET checked against the listing (If-Match on its
 // ETag, its length) so a segment replaced or removed while the image is read fails the read.
-// The resumes allowed are shared by the whole read.
+// The resumes allowed are shared by the whole read. Once a read fails, every later one fails the
+// same way (the position is not to be trusted any more).
 class SegmentedReader final : public InputStream {
  public:
   SegmentedReader(std::shared_ptr<Session> session, std::string container,
@@ -71,18 +84,24 @@ class SegmentedReader final : public InputStream {
         resumes_left_(max_resumes) {}
 
   std::size_t read(std::span<std::byte> out) override {
-    while (remaining_ > 0 && !out.empty()) {
-      if (!current_) open_next();
-      const std::size_t n = current_->read(
-          out.first(static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_))));
-      if (n > 0) {
-        remaining_ -= n;
-        return n;
+    if (failure_) std::rethrow_exception(failure_);
+    try {
+      while (remaining_ > 0 && !out.empty()) {
+        if (!current_) open_next();
+        const std::size_t n = current_->read(
+            out.first(static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), remaining_))));
+        if (n > 0) {
+          remaining_ -= n;
+          return n;
+        }
+        resumes_left_ -= current_->resumes();
+        current_.reset();
       }
-      resumes_left_ -= current_->resumes();
-      current_.reset();
+      return 0;
+    } catch (...) {
+      failure_ = std::current_exception();
+      throw;
     }
-    return 0;
   }
 
  private:
@@ -100,9 +119,14 @@ class SegmentedReader final : public InputStream {
     const std::uint64_t take = std::min(segment.bytes - first, remaining_);
     skip_ = 0;
     const std::string what = "Swift object " + container_ + "/" + segment.name;
-    const SwiftRequest get{.method = "GET", .container = container_, .object = segment.name};
+    // As Swift reads segments: one that is itself a manifest is read as it is stored.
+    const SwiftRequest get{.method = "GET",
+                           .container = container_,
+                           .object = segment.name,
+                           .query = std::string(kManifestItself)};
     const std::uint64_t last = first + take - 1;
-    auto stream = session_->open(range_request(get, first, last, segment.hash), "GET of " + what);
+    const std::string etag = quoted(segment.hash);
+    auto stream = session_->open(range_request(get, first, last, etag), "GET of " + what);
     const long status = stream->status();
     if (status == 404 || status == 412) {
       throw Error(ErrorKind::kBackendException,
@@ -111,14 +135,15 @@ class SegmentedReader final : public InputStream {
     }
     if (status != 200 && status != 206) throw read_error(what, status, stream->read_rest());
     const auto length = net::parse_u64(stream->header("content-length"));
-    if (!length || *length != take || (status == 200 && first != 0)) {
+    if (!length || *length != take || (status == 200 && first != 0) ||
+        (status == 206 && !starts_at(*stream, first))) {
       throw Error(ErrorKind::kBackendException, what + ": asked for " + std::to_string(take) +
                                                     " bytes from byte " + std::to_string(first) +
                                                     ", the reply does not match");
     }
     current_ =
         std::make_unique<net::ResumingReader>(std::move(stream), first, take, resumes_left_, what,
-                                              resume_with(session_, get, segment.hash, last, what));
+                                              resume_with(session_, get, etag, last, what));
   }
 
   std::shared_ptr<Session> session_;
@@ -129,12 +154,17 @@ class SegmentedReader final : public InputStream {
   std::uint64_t remaining_;  // bytes still to deliver
   int resumes_left_;
   std::unique_ptr<net::ResumingReader> current_;
+  std::exception_ptr failure_;
 };
 
 GetResult open_segments(const std::shared_ptr<Session>& session, const ManifestTarget& target,
-                        std::uint64_t offset, std::optional<std::uint64_t> length,
-                        int max_resumes) {
-  std::vector<ObjectEntry> segments = list_entries(*session, target.container, target.prefix);
+                        std::uint64_t offset, std::optional<std::uint64_t> length, int max_resumes,
+                        const std::string& object) {
+  auto listed = list_entries(*session, target.container, target.prefix);
+  if (!listed) {  // as the proxy answers for a manifest whose segment container is gone
+    throw Error(ErrorKind::kNotFound, "Swift could not find object " + object + ".");
+  }
+  std::vector<ObjectEntry> segments = std::move(*listed);
   std::uint64_t total = 0;
   for (const ObjectEntry& segment : segments) total += segment.bytes;
   if (offset >= total) return empty_result();  // as the 416 of a range past the end
@@ -159,10 +189,13 @@ GetResult open_object(const std::shared_ptr<Session>& session, const std::string
                       const std::string& object, std::uint64_t offset,
                       std::optional<std::uint64_t> length, int max_resumes) {
   const std::string what = "Swift object " + container + "/" + object;
+  // Reading segments takes several requests, so only with a token that can be renewed; with a
+  // fixed one (a user's, multi-tenant) the proxy joins them under the one GET it authorized.
+  const bool by_segments = session->renewable();
   SwiftRequest get{.method = "GET",
                    .container = container,
                    .object = object,
-                   .query = std::string(kManifestItself)};
+                   .query = by_segments ? std::string(kManifestItself) : ""};
   const bool ranged = offset != 0 || length.has_value();
   if (ranged) {
     get.headers.emplace_back(
@@ -175,7 +208,7 @@ GetResult open_object(const std::shared_ptr<Session>& session, const std::string
   };
   if (stream->status() == 404) throw not_found();
   if (const std::string* manifest = stream->header("x-object-manifest");
-      manifest != nullptr &&
+      by_segments && manifest != nullptr &&
       (stream->status() == 200 || stream->status() == 206 || stream->status() == 416)) {
     const auto target = parse_object_manifest(*manifest);
     if (!target) {
@@ -185,9 +218,9 @@ GetResult open_object(const std::shared_ptr<Session>& session, const std::string
     // Its own (empty) body; or, from a server that ignored the query, the joined image, which
     // closing the connection here does not read.
     stream.reset();
-    return open_segments(session, *target, offset, length, max_resumes);
+    return open_segments(session, *target, offset, length, max_resumes, object);
   }
-  if (is_true(stream->header("x-static-large-object"))) {
+  if (by_segments && is_true(stream->header("x-static-large-object"))) {
     // That was an SLO's JSON manifest: read the object as Swift joins it.
     stream.reset();
     get.query.clear();
@@ -197,13 +230,16 @@ GetResult open_object(const std::shared_ptr<Session>& session, const std::string
   const long status = stream->status();
   if (status == 416) return empty_result();
   if (status != 200 && status != 206) throw read_error(what, status, stream->read_rest());
-  if (ranged && status == 200 && offset != 0) {
+  if (ranged &&
+      ((status == 200 && offset != 0) || (status == 206 && !starts_at(*stream, offset)))) {
     throw Error(ErrorKind::kBackendException, what + ": the server ignored the Range asked");
   }
-  const auto content_length = net::parse_u64(stream->header("content-length"));
+  auto content_length = net::parse_u64(stream->header("content-length"));
   if (!content_length) {
     throw Error(ErrorKind::kBackendException, what + ": the response has no Content-Length");
   }
+  // A server that ignored a Range from byte 0: the bytes asked for are its first ones.
+  if (status == 200 && length) content_length = std::min(*content_length, *length);
   // A plain object must still be the same one when a broken read resumes; an SLO's ETag is not
   // its content's, so it resumes without one.
   std::string etag;

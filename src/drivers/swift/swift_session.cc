@@ -176,30 +176,34 @@ Error read_error(const std::string& what, long status, std::string_view body) {
   return {ErrorKind::kBackendException, message};
 }
 
-std::vector<ObjectEntry> list_entries(Session& session, const std::string& container,
-                                      const std::string& prefix) {
+std::optional<std::vector<ObjectEntry>> list_entries(Session& session, const std::string& container,
+                                                     const std::string& prefix) {
+  const std::string what = "Listing " + container + "/" + prefix + "*";
   std::vector<ObjectEntry> out;
-  for (;;) {
+  for (bool first_page = true;; first_page = false) {
     const std::string marker = out.empty() ? "" : out.back().name;
     const std::string query = "format=json&prefix=" + net::uri_encode(prefix, false) +
                               "&marker=" + net::uri_encode(marker, false);
     const net::Response list =
-        session.call({.method = "GET", .container = container, .query = query},
-                     "Listing " + container + "/" + prefix + "*");
-    if (list.status == 204 || list.status == 404) return out;
+        session.call({.method = "GET", .container = container, .query = query}, what);
+    if (list.status == 404 && first_page) return std::nullopt;
+    if (list.status == 204) return out;
     const auto entries = nlohmann::json::parse(list.body, nullptr, false);
     if (list.status != 200 || !entries.is_array()) {
-      throw read_error("Listing " + container + "/" + prefix + "*", list.status, list.body);
+      throw read_error(what, list.status, list.body);
     }
     if (entries.empty()) return out;
     for (const auto& entry : entries) {
-      if (!entry.is_object()) continue;
+      const auto name = entry.find("name");
       const auto bytes = entry.find("bytes");
       const auto hash = entry.find("hash");
-      out.push_back(
-          {entry.value("name", ""),
-           bytes != entry.end() && bytes->is_number_unsigned() ? bytes->get<std::uint64_t>() : 0,
-           hash != entry.end() && hash->is_string() ? hash->get<std::string>() : ""});
+      if (!entry.is_object() || name == entry.end() || !name->is_string() ||
+          name->get_ref<const std::string&>().empty() || bytes == entry.end() ||
+          !bytes->is_number_unsigned()) {
+        throw Error(ErrorKind::kBackendException, what + ": an entry has no name or size");
+      }
+      out.push_back({name->get<std::string>(), bytes->get<std::uint64_t>(),
+                     hash != entry.end() && hash->is_string() ? hash->get<std::string>() : ""});
     }
   }
 }
@@ -207,7 +211,8 @@ std::vector<ObjectEntry> list_entries(Session& session, const std::string& conta
 std::vector<std::string> list_objects(Session& session, const std::string& container,
                                       const std::string& prefix) {
   std::vector<std::string> names;
-  for (ObjectEntry& entry : list_entries(session, container, prefix)) {
+  for (ObjectEntry& entry :
+       list_entries(session, container, prefix).value_or(std::vector<ObjectEntry>{})) {
     names.push_back(std::move(entry.name));
   }
   return names;

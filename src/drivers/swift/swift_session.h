@@ -116,6 +116,9 @@ class Session {
 
   net::HttpClient& http() { return *http_; }
   int max_retries() const { return max_retries_; }
+  /// Whether it can get a new token (it has credentials), so requests may go on past the
+  /// expiry of the current one.
+  bool renewable() const { return credentials_.has_value(); }
   /// Tokens obtained so far (tests check renewals).
   int authentications() const;
 
@@ -143,10 +146,11 @@ struct ObjectEntry {
 };
 
 /// The objects of `container` whose names start with `prefix`, every page of them, in listing
-/// order (none when the container does not exist). Throws Error when the listing fails.
-std::vector<ObjectEntry> list_entries(Session& session, const std::string& container,
-                                      const std::string& prefix);
-/// Their names only.
+/// order; nullopt when the container does not exist. Throws Error when the listing fails or is
+/// malformed (an entry without a name or a size).
+std::optional<std::vector<ObjectEntry>> list_entries(Session& session, const std::string& container,
+                                                     const std::string& prefix);
+/// Their names only (none when the container does not exist).
 std::vector<std::string> list_objects(Session& session, const std::string& container,
                                       const std::string& prefix);
 

@@ -156,7 +156,8 @@ class SwiftStore final : public Store {
                    std::optional<std::uint64_t> length, const RequestContext* context) override {
     const auto& loc = as_swift(location);
     const SwiftOptions options = current_options();
-    // Only a read that may resume needs a token it can renew (as glance_store).
+    // Only a read that may resume gets a token it can renew in multi-tenant mode (a trust, as
+    // glance_store); without one, a segmented image is read through the proxy in one GET.
     auto session = session_for(loc, context, options.retry_get_count > 0);
     const int resumes = static_cast<int>(std::max(options.retry_get_count, options.max_retries));
     return open_object(session, loc.container(), loc.object(), offset, length, resumes);

@@ -172,7 +172,8 @@ TEST_F(SwiftStoreTest, ASegmentChangedOrGoneDuringAReadFailsIt) {
 }
 
 // Large objects Glance does not write: an SLO, and a DLO whose segments are in another container
-// under a prefix with a '/' (percent-encoded in its X-Object-Manifest), read whole and by range.
+// under a prefix with a '/' (percent-encoded in its X-Object-Manifest) with an empty one among
+// them, read whole and by range; a DLO whose segment container is gone is NotFound.
 TEST_F(SwiftStoreTest, StaticLargeObjectsAndSegmentsElsewhereAreReadWhole) {
   auto r = registry();
   const std::string segments = container_ + "-segments";
@@ -182,7 +183,10 @@ TEST_F(SwiftStoreTest, StaticLargeObjectsAndSegmentsElsewhereAreReadWhole) {
   const std::string b = bytes_of(600000, 2);
   const std::string whole = a + b;
   ASSERT_EQ(raw_->put(segments + "/parts/1", a), 201);
+  ASSERT_EQ(raw_->put(segments + "/parts/15", ""), 201);  // between the two in listing order
   ASSERT_EQ(raw_->put(segments + "/parts/2", b), 201);
+  ASSERT_EQ(raw_->put(container_ + "/orphan", "", {{"X-Object-Manifest", segments + "-gone/p"}}),
+            201);
   ASSERT_EQ(raw_->put(container_ + "/dlo", "", {{"X-Object-Manifest", segments + "/parts%2F"}}),
             201);
   const nlohmann::json slo = {
@@ -199,6 +203,9 @@ TEST_F(SwiftStoreTest, StaticLargeObjectsAndSegmentsElsewhereAreReadWhole) {
     EXPECT_TRUE(read_all(r->get(uri, 1299990)) == whole.substr(1299990));
     EXPECT_EQ(read_all(r->get(uri, whole.size())), "");
   }
+  const std::string orphan =
+      "swift+http://test%3Atester:testing@" + auth_.substr(7) + "/" + container_ + "/orphan";
+  EXPECT_EQ(CatchError([&] { r->get(orphan); }).kind(), ErrorKind::kNotFound);
   // The manifests go (leaving their segments, which TearDown does not see), then the segments.
   raw_->request("DELETE", container_ + "/dlo");
   raw_->request("DELETE", container_ + "/slo");
