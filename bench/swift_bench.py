@@ -207,8 +207,9 @@ def bench(args, auth, source, md5, tmp):
                     with open(os.devnull, 'wb') as null:
                         wall, kib, _ = timed([args.binary, '--config', conf, 'get', location],
                                              stdout=null)
-                    # Informational: curl's GET of the same segmented image (the proxy joins
-                    # the segments: more work for Swift than the one object of curl's ceiling).
+                    # Informational: curl's GET of the same segmented image through the proxy,
+                    # which joins the segments (glance_store's request; ours reads the segments
+                    # itself): more work for Swift than the one object of curl's ceiling.
                     dlo_wall, dlo_kib = swift.download(image_id, CONTAINER)
                     runs['curl_get_segmented'].append(size_mib / dlo_wall)
                     rss['curl_get_segmented'].append(dlo_kib)
@@ -313,9 +314,9 @@ def main():
               f"{peak[f'ours_{op}']:.1f} / {peak[f'theirs_{op}']:.1f} / "
               f"{peak[f'curl_{op}']:.1f} |")
 
-    print(f"\ncurl's GET of glance-store's segmented image (the same request as ours and "
-          f"glance_store's gets; informational): {med['curl_get_segmented']:.0f} MiB/s; ours / "
-          f"that: {100 * med['ours_get'] / med['curl_get_segmented']:.0f} %, glance_store / "
+    print(f"\ncurl's GET of glance-store's segmented image, joined by the proxy (glance_store's "
+          f"request; ours reads the segments; informational): "
+          f"{med['curl_get_segmented']:.0f} MiB/s; ours / that: {100 * med['ours_get'] / med['curl_get_segmented']:.0f} %, glance_store / "
           f"that: {100 * med['theirs_get'] / med['curl_get_segmented']:.0f} %.")
     ours_peak = max(peak['ours_add'], peak['ours_get'])
     print(f'\nour peak RSS target: ≤ 64 + ({CONCURRENCY} segments in flight + 1 being filled) × '
