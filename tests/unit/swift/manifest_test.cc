@@ -8,25 +8,25 @@ namespace glance_store::swift {
 namespace {
 
 TEST(ObjectManifestTest, ContainerAndPrefixAreSplitAfterDecoding) {
-  const auto glance = parse_object_manifest("glance/71c675ab-d94f-49cd-a114-e12490b328d9-");
-  ASSERT_TRUE(glance);
-  EXPECT_EQ(glance->container, "glance");
-  EXPECT_EQ(glance->prefix, "71c675ab-d94f-49cd-a114-e12490b328d9-");
-
-  const auto encoded = parse_object_manifest("my%20segs/parts%2Fimage%2D");
-  ASSERT_TRUE(encoded);
-  EXPECT_EQ(encoded->container, "my segs");
-  EXPECT_EQ(encoded->prefix, "parts/image-");
-
-  // An encoded '/' in the container name still splits there, as Swift decodes first.
-  const auto slash = parse_object_manifest("a%2Fb/c");
-  ASSERT_TRUE(slash);
-  EXPECT_EQ(slash->container, "a");
-  EXPECT_EQ(slash->prefix, "b/c");
-
-  const auto everything = parse_object_manifest("segs/");
-  ASSERT_TRUE(everything);
-  EXPECT_EQ(everything->prefix, "");
+  struct Case {
+    const char* value;
+    const char* container;
+    const char* prefix;
+  };
+  for (const Case c : {
+           Case{"glance/71c675ab-d94f-49cd-a114-e12490b328d9-", "glance",
+                "71c675ab-d94f-49cd-a114-e12490b328d9-"},
+           Case{"my%20segs/parts%2Fimage%2D", "my segs", "parts/image-"},
+           // An encoded '/' in the container name still splits there: Swift decodes first.
+           Case{"a%2Fb/c", "a", "b/c"},
+           Case{"segs/", "segs", ""},
+       }) {
+    SCOPED_TRACE(c.value);
+    const auto target = parse_object_manifest(c.value);
+    ASSERT_TRUE(target);
+    EXPECT_EQ(target->container, c.container);
+    EXPECT_EQ(target->prefix, c.prefix);
+  }
 }
 
 TEST(ObjectManifestTest, ValuesWithoutAContainerAreRefused) {
