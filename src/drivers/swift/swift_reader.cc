@@ -240,10 +240,12 @@ GetResult open_object(const std::shared_ptr<Session>& session, const std::string
   }
   // A server that ignored a Range from byte 0: the bytes asked for are its first ones.
   if (status == 200 && length) content_length = std::min(*content_length, *length);
-  // A plain object must still be the same one when a broken read resumes; an SLO's ETag is not
-  // its content's, so it resumes without one.
+  // A plain object must still be the same one when a broken read resumes; a large object joined
+  // by the proxy (an SLO, or a DLO on a fixed token) has an ETag that is not its content's, so
+  // it resumes without one.
   std::string etag;
-  if (stream->header("etag") && !is_true(stream->header("x-static-large-object"))) {
+  if (stream->header("etag") && !stream->header("x-object-manifest") &&
+      !is_true(stream->header("x-static-large-object"))) {
     etag = *stream->header("etag");
   }
   GetResult result;
