@@ -41,6 +41,12 @@ class SwiftFaultTest : public ::testing::Test {
     return r.add(id, in, data.size());
   }
 
+  // The error that reading the whole image ends with (the get itself must succeed).
+  static Error read_failure(StoreRegistry& r, const std::string& location) {
+    GetResult result = r.get(location);
+    return CatchError([&] { read_all(*result.stream); });
+  }
+
   std::string swift_url_;
   std::string container_;
   std::unique_ptr<RawSwift> raw_;
@@ -124,8 +130,7 @@ TEST_F(SwiftFaultTest, TheResumesOfASegmentedReadAreCountedTogether) {
   cut_third["path_regex"] = "-00003[?]";
   cut_third["times"] = 1;
   proxy.rules(nlohmann::json::array({cut_twice, cut_third}));
-  GetResult result = r->get(added.location);
-  const Error e = CatchError([&] { read_all(*result.stream); });
+  const Error e = read_failure(*r, added.location);
   EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
   EXPECT_NE(e.message().find("-00003 failed at byte 200000"), std::string::npos) << e.message();
   proxy.rules(nlohmann::json::array());
@@ -141,8 +146,7 @@ TEST_F(SwiftFaultTest, AReadThatCannotResumeFailsInsteadOfReturningShortData) {
                 {"times", nullptr},
                 {"action", "cut_response"},
                 {"after_bytes", 200000}}});
-  GetResult result = r->get(added.location);
-  const Error e = CatchError([&] { read_all(*result.stream); });
+  const Error e = read_failure(*r, added.location);
   EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
   EXPECT_NE(e.message().find("resumes"), std::string::npos) << e.message();
   proxy.rules(nlohmann::json::array());
