@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "glance_store/error.h"
 #include "glance_store/hashing.h"
+#include "glance_store/image_id.h"
 
 namespace glance_store {
 
@@ -85,6 +86,7 @@ AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t
   }
   // Both hashers exist before the driver is asked for anything: an unknown algorithm fails
   // before a byte is read or written.
+  check_image_id(image_id);
   auto md5 = Hasher::create("md5");
   std::unique_ptr<Hasher> multihash;
   if (hashing_algo != "md5") multihash = Hasher::create(hashing_algo);

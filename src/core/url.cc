@@ -223,4 +223,23 @@ std::size_t count_occurrences(std::string_view haystack, std::string_view needle
   return n;
 }
 
+std::string url_origin(std::string_view url) {
+  std::string scheme = "http";
+  if (const auto sep = url.find("://"); sep != std::string_view::npos) {
+    scheme = std::string(url.substr(0, sep));
+    url.remove_prefix(sep + 3);
+  }
+  std::string_view authority = url.substr(0, url.find_first_of("/?#"));
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  std::string out = scheme + "://" + std::string(authority);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto colon = authority.rfind(':');
+  const bool has_port =
+      colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
+  if (!has_port) out += scheme == "https" ? ":443" : ":80";
+  return out;
+}
+
 }  // namespace glance_store::internal

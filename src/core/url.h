@@ -40,4 +40,9 @@ std::string percent_unquote(std::string_view s);
 /// would break the URI are encoded (`%` `:` `@` `#` `?`, and `/` with `encode_slash`).
 std::string quote_credential(std::string_view s, bool encode_slash);
 
+/// Where requests to `url` go, for comparing two URLs: `scheme://host:port`, lower-cased, with
+/// the scheme's default port filled in (80 for http, 443 for https), without credentials or
+/// path. A URL without a scheme is read as http.
+std::string url_origin(std::string_view url);
+
 }  // namespace glance_store::internal

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "core/url.h"
+#include "glance_store/error.h"
 
 namespace glance_store::net {
 namespace {
@@ -248,11 +249,45 @@ void HttpClient::release(std::unique_ptr<Handle> handle) {
   idle_.push_back(std::move(handle));
 }
 
+namespace {
+
+// A port that is not one (0, past 65535, not a number) would fail each retry of a request
+// as an unreachable server; it is a malformed location instead.
+void check_port(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return;
+  std::string_view authority = url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);
+  }
+  if (const auto bracket = authority.rfind(']'); bracket != std::string_view::npos) {
+    authority.remove_prefix(bracket + 1);
+  }
+  const auto colon = authority.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == authority.size()) return;
+  const std::string_view port = authority.substr(colon + 1);
+  unsigned long value = 0;
+  bool digits = port.size() <= 5;
+  for (const char c : port) {
+    digits = digits && c >= '0' && c <= '9';
+    value = value * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (!digits || value == 0 || value > 65535) {
+    throw Error(ErrorKind::kBadStoreUri, "The port '" + std::string(port.substr(0, 16)) +
+                                             "' of the location's host is not a port number "
+                                             "(1 to 65535)");
+  }
+}
+
+}  // namespace
+
 void HttpClient::prepare(Handle& h, const Request& request) {
   CURL* easy = h.easy;
   curl_easy_reset(easy);  // keeps the connection cache
   h.clear_request();
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, request.remove_dot_segments ? 0L : 1L);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, h.error_text);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_s);
@@ -312,6 +347,7 @@ void HttpClient::prepare(Handle& h, const Request& request) {
 }
 
 Response HttpClient::perform(const Request& request) {
+  check_port(request.url);
   auto handle = acquire();
   prepare(*handle, request);
   Response response;
@@ -337,6 +373,7 @@ Response HttpClient::perform(const Request& request) {
 }
 
 std::unique_ptr<ResponseStream> HttpClient::open(const Request& request) {
+  check_port(request.url);
   auto handle = acquire();
   prepare(*handle, request);
   std::unique_ptr<ResponseStream> stream(new ResponseStream(*this, std::move(handle)));

@@ -65,6 +65,9 @@ struct Request {
   std::optional<std::uint64_t> body_size;
   /// Follow redirects (at most this many); 0: return 3xx as they are.
   long max_redirects = 0;
+  /// Remove `.` and `..` segments from the path as a browser would (RFC 3986). Off for the
+  /// object stores: there a path names one object exactly, and `a/../b` must not reach `b`.
+  bool remove_dot_segments = false;
 };
 
 struct Response {

@@ -8,9 +8,10 @@ large_object_chunk_size = 1 Swift "MB" = 1,024,000 bytes on both sides: 3,500,00
 segments, 1,024,000 bytes exactly the one — glance_store segments from the threshold on) are
 added by glance_store and read (md5 of every byte), sized and deleted by `glance-store`, and
 added by `glance-store` and read, sized and deleted by glance_store. Both write Dynamic Large
-Objects (segments `<id>-00001`… beside the manifest, `X-Object-Manifest: <container>/<id>-`);
-the test checks the segments each one wrote through the Swift API, and that after every delete
-the container holds nothing (no manifest, no segment).
+Objects: glance_store its segments `<id>-00001`… (`X-Object-Manifest: <container>/<id>-`),
+glance-store `<id>/<token>/00000001`… (`X-Object-Manifest: <container>/<id>/<token>/`, a
+random token per add); the test checks the segments each one wrote through the Swift API, and
+that after every delete the container holds nothing (no manifest, no segment).
 
 usage: swift_interop_test.py GLANCE_STORE_BINARY   (Swift must run: scripts/servers/swift-aio)
 """
@@ -144,13 +145,21 @@ def ours(config, *args):
 
 def check_written(api, who, image_id, size, segments):
     """What `who` left in the container for image_id: the object alone, or a DLO manifest and
-    exactly `segments` segments `<id>-00001`…"""
+    exactly `segments` segments, named in `who`'s layout."""
     names = api.listing(image_id)
-    expected = [image_id] + [f'{image_id}-{i:05d}' for i in range(1, segments + 1)]
+    status, manifest = api.manifest(image_id)
+    if who == 'glance_store':
+        prefix = f'{image_id}-'
+        expected = [image_id] + [f'{prefix}{i:05d}' for i in range(1, segments + 1)]
+    else:
+        token = names[1].split('/')[1] if len(names) > 1 and names[1].count('/') == 2 else '?'
+        prefix = f'{image_id}/{token}/'
+        expected = [image_id] + [f'{prefix}{i:08d}' for i in range(1, segments + 1)]
+        if segments and not (len(token) == 32 and all(c in '0123456789abcdef' for c in token)):
+            fail(f'{who}\'s segment token {token!r} is not 32 hex digits')
     if names != expected:
         fail(f'{who} wrote {names} for a {size}-byte image, expected {expected}')
-    status, manifest = api.manifest(image_id)
-    want = f'{CONTAINER}/{image_id}-' if segments else None
+    want = f'{CONTAINER}/{prefix}' if segments else None
     if status != 200 or manifest != want:
         fail(f'{who}\'s {size}-byte image: HEAD {status}, X-Object-Manifest {manifest!r} '
              f'(expected {want!r})')

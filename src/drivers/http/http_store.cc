@@ -137,6 +137,7 @@ Answer query(const Clients& clients, const HttpLocation& start, const std::strin
     net::Request r;
     r.method = method;
     r.url = hop->request_url();
+    r.remove_dot_segments = true;  // a web URL, resolved as glance's requests resolves it
     r.headers = headers;
     if (has_credentials(*hop)) {
       r.headers.emplace_back("Authorization", basic_credentials(*hop));

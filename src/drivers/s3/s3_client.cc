@@ -55,6 +55,12 @@ std::string S3Failure::describe() const {
   return out;
 }
 
+ErrorKind S3Failure::refused_kind() const {
+  return code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId"
+             ? ErrorKind::kBadStoreConfiguration
+             : ErrorKind::kForbidden;
+}
+
 S3Failure parse_failure(long status, std::string_view body) {
   S3Failure failure;
   failure.status = status;
@@ -202,8 +208,8 @@ GetResult S3Client::get_object(const Endpoint& endpoint, const std::string& buck
       net::backoff(attempt + 1);
       continue;
     }
-    if (status == 403) {
-      throw Error(ErrorKind::kForbidden, "S3 refused to read " + key + ": " + failure.describe());
+    if (failure.refused()) {
+      throw Error(failure.refused_kind(), "S3 refused to read " + key + ": " + failure.describe());
     }
     throw Error(ErrorKind::kBackendException,
                 "S3 GET of " + key + " failed: " + failure.describe());

@@ -33,6 +33,11 @@ struct S3Failure {
   std::string message = {};  ///< the server's message, if any
   /// "SignatureDoesNotMatch (HTTP 403): The request signature …", for error messages.
   std::string describe() const;
+  /// A 401/403, the same kind whatever the operation: BadStoreConfiguration when the server
+  /// did not accept the credentials (SignatureDoesNotMatch, InvalidAccessKeyId: as glance_store
+  /// reports a refused HEAD), Forbidden when it accepted them and refused the request.
+  bool refused() const { return status == 401 || status == 403; }
+  ErrorKind refused_kind() const;
 };
 S3Failure parse_failure(long status, std::string_view body);
 

@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "core/url.h"
 #include "drivers/s3/s3.h"
 #include "drivers/s3/s3_client.h"
 #include "drivers/s3/s3_location.h"
@@ -11,6 +12,8 @@
 
 namespace glance_store::s3 {
 namespace {
+
+constexpr std::size_t kMaxKeyLength = 1024;  // bytes of UTF-8, S3's limit
 
 constexpr std::uint32_t kCapabilities =
     bits(Capability::kReadRandom) | bits(Capability::kWriteAccess);
@@ -87,13 +90,17 @@ class S3Store final : public Store {
                       "S3 DELETE of " + loc.key() + " failed");
     if (response.status != 204 && response.status != 200) {
       const S3Failure failure = parse_failure(response.status, response.body);
-      throw Error(response.status == 403 ? ErrorKind::kForbidden : ErrorKind::kBackendException,
+      throw Error(failure.refused() ? failure.refused_kind() : ErrorKind::kBackendException,
                   "Failed to delete S3 object " + loc.key() + ": " + failure.describe());
     }
   }
 
   std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size,
                                          const RequestContext* /*context*/) override {
+    if (image_id.size() > kMaxKeyLength) {
+      throw Error(ErrorKind::kInvalid, "Invalid image id: it is longer than S3's " +
+                                           std::to_string(kMaxKeyLength) + "-byte keys");
+    }
     const auto location =
         S3Location::for_new_image(*options_.host, *options_.access_key, *options_.secret_key,
                                   *options_.bucket, std::string(image_id));
@@ -118,14 +125,26 @@ class S3Store final : public Store {
   }
 
  private:
+  // The location of one object: glance's parser also takes an empty or dot key or bucket,
+  // which would address a bucket, or the service.
   static const S3Location& as_s3(const StoreLocation& location) {
     const auto* loc = dynamic_cast<const S3Location*>(&location);
     if (loc == nullptr) throw Error(ErrorKind::kBadStoreUri, "not an S3 location");
+    const auto names_nothing = [](const std::string& name) {
+      return name.empty() || name == "." || name == "..";
+    };
+    if (names_nothing(loc->bucket()) || names_nothing(loc->key())) {
+      throw Error(ErrorKind::kBadStoreUri,
+                  "The S3 location names no object: its bucket and key must not be empty, '.' "
+                  "or '..'");
+    }
     return *loc;
   }
 
-  // Requests go where the location points, signed with its credentials (the configured ones
-  // when it has none), in the configured region or the one its host implies.
+  // Requests go where the location points, signed with its credentials, in the configured
+  // region or the one its host implies. The configured credentials sign only requests to the
+  // configured host: a location without credentials that names another host is refused before
+  // any request, so a stored location cannot send them elsewhere.
   Endpoint endpoint_for(const S3Location& location) const {
     Endpoint endpoint;
     endpoint.base_url = location.endpoint();
@@ -133,6 +152,13 @@ class S3Store final : public Store {
       endpoint.key.access_key = location.access_key();
       endpoint.key.secret_key = location.secret_key();
     } else {
+      if (!options_.host ||
+          internal::url_origin(location.endpoint()) != internal::url_origin(*options_.host)) {
+        throw Error(ErrorKind::kBadStoreUri,
+                    "The S3 location has no credentials and names " + location.service_url() +
+                        ", which is not s3_store_host: the configured credentials are sent to "
+                        "s3_store_host only");
+      }
       endpoint.key.access_key = options_.access_key.value_or("");
       endpoint.key.secret_key = options_.secret_key.value_or("");
     }
@@ -176,6 +202,11 @@ class S3Store final : public Store {
     const Operation op{.method = "HEAD", .bucket = bucket, .key = key};
     net::Response response = client_->call(endpoint, op, "S3 HEAD of " + key + " failed");
     if (response.status == 200 || response.status == 404) return response;
+    if (response.status == 401 || response.status == 403) {  // as a GET of it says
+      const S3Failure failure = explain_head(endpoint, op, response.status);
+      throw Error(failure.refused_kind(),
+                  "S3 refused access to " + key + ": " + failure.describe());
+    }
     throw bad_store_configuration_error(
         "s3",
         "Failed to get object info: " + explain_head(endpoint, op, response.status).describe());
@@ -186,6 +217,11 @@ class S3Store final : public Store {
     const net::Response response =
         client_->call(endpoint, op, "S3 HEAD of bucket " + bucket + " failed");
     if (response.status == 200) return;
+    if (response.status == 401 || response.status == 403) {
+      const S3Failure failure = explain_head(endpoint, op, response.status);
+      throw Error(failure.refused_kind(),
+                  "S3 refused access to bucket " + bucket + ": " + failure.describe());
+    }
     if (response.status != 404) {
       throw bad_store_configuration_error(
           "s3",

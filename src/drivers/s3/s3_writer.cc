@@ -58,7 +58,7 @@ Error failure_error(const UploadTarget& t, const net::Response& response, std::s
   if (failure.code == "BadDigest" || failure.code == "InvalidDigest") {
     message += " (the server received other bytes than were sent)";
   }
-  if (response.status == 403) return {ErrorKind::kForbidden, message};
+  if (failure.refused()) return {failure.refused_kind(), message};
   return {ErrorKind::kBackendException, message};
 }
 
@@ -82,9 +82,38 @@ net::Response send_or_throw(const UploadTarget& t, const Operation& op, std::str
   return t.client->call(t.endpoint, op, add_failed(t) + ": " + std::string(step));
 }
 
+Error another_add_won(const UploadTarget& t) {
+  return {ErrorKind::kDuplicate,
+          add_failed(t) +
+              ": another add of the same image id finished first, and its data is "
+              "the one stored"};
+}
+
+// S3 keeps the last object written. Adds of one id that overlap are told apart where they end:
+// just before the request that makes an object visible, one finding the key taken stops (and
+// leaves the other's object alone)…
+void refuse_if_stored(const UploadTarget& t) {
+  const net::Response head =
+      send_or_throw(t, {.method = "HEAD", .bucket = t.bucket, .key = t.key}, "HEAD");
+  if (head.status == 200) throw another_add_won(t);
+  if (head.status != 404) throw failure_error(t, head, "HEAD");
+}
+
+// …and one whose object was replaced by another finishing in the same moment learns it here,
+// so that an add that succeeds has its own data stored.
+void confirm_stored(const UploadTarget& t, std::string_view etag) {
+  const net::Response head =
+      send_or_throw(t, {.method = "HEAD", .bucket = t.bucket, .key = t.key}, "HEAD");
+  const std::string* stored = head.header("etag");
+  if (head.status == 200 && stored != nullptr && unquote(*stored) == unquote(etag)) return;
+  if (head.status != 200 && head.status != 404) throw failure_error(t, head, "HEAD");
+  throw another_add_won(t);
+}
+
 // A PUT of a body in memory, checked with Content-MD5 by the server and by ETag here.
 void put_whole(const UploadTarget& t, std::span<const std::byte> body) {
   const Md5 digest = md5_of(body);
+  refuse_if_stored(t);
   Operation put{.method = "PUT", .bucket = t.bucket, .key = t.key};
   put.headers.emplace_back("Content-MD5", base64(digest));
   put.body = body;
@@ -92,6 +121,7 @@ void put_whole(const UploadTarget& t, std::span<const std::byte> body) {
   if (response.status != 200) throw failure_error(t, response, "PUT");
   const std::string* etag = response.header("etag");
   check_etag(t, etag ? *etag : "", hex(digest));
+  confirm_stored(t, hex(digest));
 }
 
 class StreamingPutWriter final : public ImageWriter {
@@ -111,10 +141,12 @@ class StreamingPutWriter final : public ImageWriter {
   }
 
   Committed commit(std::uint64_t /*total_bytes*/, std::string_view md5_hex) override {
+    refuse_if_stored(target_);  // our last byte is still held back: nothing is visible yet
     const net::Response response = finish();
     check(response);
     const std::string* etag = response.header("etag");
     check_etag(target_, etag ? *etag : "", md5_hex);
+    confirm_stored(target_, md5_hex);
     return {target_.location, nlohmann::json::object()};
   }
 
@@ -165,6 +197,7 @@ class MultipartWriter final : public ImageWriter {
       return {target_.location, nlohmann::json::object()};
     }
     parts_.finish();
+    refuse_if_stored(target_);
     complete();
     (void)md5_hex;  // the multipart ETag is checked against the parts' md5s instead
     done_ = true;
@@ -279,6 +312,7 @@ class MultipartWriter final : public ImageWriter {
     }
     upload_id_.clear();  // complete: nothing to abort any more
     check_etag(target_, etag, expected);
+    confirm_stored(target_, expected);
   }
 
   UploadTarget target_;

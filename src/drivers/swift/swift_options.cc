@@ -5,6 +5,29 @@
 #include "glance_store/error.h"
 
 namespace glance_store::swift {
+namespace {
+
+// Every image's container is named from this one (plus `_<id prefix>` with
+// swift_store_multiple_containers_seed, or `_<id>` in multi-tenant mode): it must be one
+// container name that a location can carry, or each add would go somewhere else.
+void check_container_option(const OptionReader& reader, const std::string& container) {
+  const auto refuse = [&](const std::string& why) {
+    reader.fail("swift_store_container", "'" + container + "' " + why);
+  };
+  if (container.empty()) refuse("is empty: a container name is needed");
+  if (container == "." || container == "..") refuse("is not a container name");
+  for (const char c : container) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '/' || c == '?' || c == '#' || byte < 0x20 || byte == 0x7F) {
+      refuse("contains a character that cannot be part of a container name in a location");
+    }
+  }
+  if (container.size() > kMaxContainerName) {
+    refuse("is longer than Swift's " + std::to_string(kMaxContainerName) + " bytes");
+  }
+}
+
+}  // namespace
 
 SwiftOptions SwiftOptions::read(const OptionReader& reader) {
   SwiftOptions o;
@@ -20,6 +43,7 @@ SwiftOptions SwiftOptions::read(const OptionReader& reader) {
   }
   o.service_type = reader.get_string("swift_store_service_type").value_or("object-store");
   o.container = reader.raw("swift_store_container").value_or("glance");
+  check_container_option(reader, *o.container);
   o.large_object_size = reader.get_int("swift_store_large_object_size", 5120, 1);
   o.large_object_chunk_size = reader.get_int("swift_store_large_object_chunk_size", 200, 1);
   o.create_container_on_put = reader.get_bool("swift_store_create_container_on_put", false);

@@ -1,6 +1,7 @@
 // The Swift store's options, read and checked (internal).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,10 @@ namespace glance_store::swift {
 inline constexpr std::uint64_t kSwiftMB = 1024000;
 
 /// One field per option (options.md, "Swift driver"), plus ours at the end.
+/// Swift's default limits (max_container_name_length, max_object_name_length), in bytes.
+constexpr std::size_t kMaxContainerName = 256;
+constexpr std::size_t kMaxObjectName = 1024;
+
 struct SwiftOptions {
   bool auth_insecure = false;                    ///< swift_store_auth_insecure
   std::string cacert;                            ///< swift_store_cacert

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "core/url.h"
 #include "drivers/swift/swift.h"
 #include "drivers/swift/swift_location.h"
 #include "drivers/swift/swift_options.h"
@@ -22,10 +23,38 @@ namespace {
 constexpr std::uint32_t kCapabilities =
     bits(Capability::kReadRandom) | bits(Capability::kWriteAccess);
 
+// The location of one object: glance's parser also takes `…/container/` (an empty object
+// name), which would address the container itself.
 const SwiftLocation& as_swift(const StoreLocation& location) {
   const auto* loc = dynamic_cast<const SwiftLocation*>(&location);
   if (loc == nullptr) throw Error(ErrorKind::kBadStoreUri, "not a Swift location");
+  const auto names_nothing = [](const std::string& name) {
+    return name.empty() || name == "." || name == "..";
+  };
+  if (names_nothing(loc->container()) || names_nothing(loc->object())) {
+    throw Error(ErrorKind::kBadStoreUri,
+                "The Swift location names no object: its container and object names must not be "
+                "empty, '.' or '..'");
+  }
   return *loc;
+}
+
+// The longest name an add gives an object: a segment's, `<id>/<32 hex>/<8 digits>`.
+constexpr std::size_t kSegmentSuffix = 1 + 32 + 1 + 8;
+
+void check_names(std::string_view image_id, const std::string& container) {
+  if (image_id.size() + kSegmentSuffix > kMaxObjectName) {
+    throw Error(ErrorKind::kInvalid,
+                "Invalid image id: it is longer than " +
+                    std::to_string(kMaxObjectName - kSegmentSuffix) +
+                    " bytes, the most that leaves room for its segments' names in Swift's " +
+                    std::to_string(kMaxObjectName) + "-byte object names");
+  }
+  if (container.size() > kMaxContainerName) {
+    throw Error(ErrorKind::kInvalid, "Invalid image id: the container it would go in, " +
+                                         container + ", is longer than Swift's " +
+                                         std::to_string(kMaxContainerName) + " bytes");
+  }
 }
 
 // A reference's user as a Keystone trustee: `project:user` and key, or an application
@@ -225,6 +254,7 @@ class SwiftStore final : public Store {
                               options.multiple_containers_seed),
           std::string(image_id));
     }
+    check_names(image_id, location->container());
     const bool segmented = size == 0 || size >= options.large_object_bytes();
     auto session = session_for(*location, context, segmented);
     ensure_container(*session, location->container(), options);
@@ -310,7 +340,10 @@ class SwiftStore final : public Store {
     }
     if (!loc.user() || loc.user()->empty()) {
       // A location written without credentials by a store using application credentials.
-      if (!ref && defaults && defaults->uses_application_credential()) {
+      // Only where that reference authenticates: a location naming another host never gets
+      // the configured secret.
+      if (!ref && defaults && defaults->uses_application_credential() &&
+          same_auth_service(loc.swift_url(), defaults->auth_address)) {
         c.application_credential_id = defaults->application_credential_id;
         c.application_credential_secret = defaults->application_credential_secret;
         c.project_name = defaults->project_name;
@@ -351,6 +384,14 @@ class SwiftStore final : public Store {
       const auto ref = references_.find(options_.default_reference);
       if (renewable && options_.use_trusts && ref == references_.end()) {
         internal::logger()->debug("No default_swift_reference to make a Keystone trust with");
+      } else if (renewable && options_.use_trusts &&
+                 !is_users_object_store(loc.swift_url(), options_, *context)) {
+        // The trust's tokens come from the configured trustee: they go only to the object
+        // store the user's catalog (or swift_store_endpoint) names, not to any host a location
+        // names.
+        internal::logger()->warn(
+            "The location's storage URL is not the object store of the request's catalog: no "
+            "Keystone trust for it; the transfer goes on with the user's token");
       } else if (renewable && options_.use_trusts) {
         // Keystone is asked several things: not under the store's lock.
         const SwiftOptions options = options_;
@@ -411,6 +452,23 @@ class SwiftStore final : public Store {
       delete_trust(closing.http(), trust, user_token);
     });
     return session;
+  }
+
+  static bool same_auth_service(const std::string& url, const std::string& auth_address) {
+    const std::string address =
+        auth_address.starts_with("http://") || auth_address.starts_with("https://")
+            ? auth_address
+            : "https://" + auth_address;
+    return internal::url_origin(url) == internal::url_origin(address);
+  }
+
+  bool is_users_object_store(const std::string& url, const SwiftOptions& options,
+                             const RequestContext& context) const {
+    std::optional<std::string> endpoint = options.endpoint;
+    if (!endpoint && !context.service_catalog.is_null()) {
+      endpoint = find_endpoint(context.service_catalog, endpoint_choice(options));
+    }
+    return endpoint && internal::url_origin(url) == internal::url_origin(*endpoint);
   }
 
   static net::Response head_object(Session& session, const SwiftLocation& loc) {

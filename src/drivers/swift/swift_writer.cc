@@ -1,15 +1,16 @@
 #include "drivers/swift/swift_writer.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <array>
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <unordered_set>
 
 #include "core/log.h"
 #include "core/part_uploader.h"
+#include "core/url.h"
 #include "net/transfer.h"
 
 namespace glance_store::swift {
@@ -44,10 +45,39 @@ std::string unquote(std::string_view etag) {
   return std::string(etag);
 }
 
-std::string segment_name(const std::string& object, std::uint64_t index) {
-  char suffix[32];
-  std::snprintf(suffix, sizeof suffix, "-%05llu", static_cast<unsigned long long>(index + 1));
-  return object + suffix;
+// 128 random bits in hex: what keeps one add's segments apart from every other add's.
+std::string new_add_token() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    throw Error(ErrorKind::kBackendException, "Failed to add object to Swift: no random bytes");
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0xF];
+  }
+  return out;
+}
+
+std::string segment_name(const std::string& prefix, std::uint64_t index) {
+  char number[32];
+  std::snprintf(number, sizeof number, "%08llu", static_cast<unsigned long long>(index + 1));
+  return prefix + number;
+}
+
+// Swift percent-decodes X-Object-Manifest; bytes a header cannot carry as they are, and '%'
+// itself, go encoded. Image ids have no '%', so for an ASCII id the value is the prefix as
+// written, which glance_store (which does not decode it) also lists correctly.
+std::string manifest_value(const std::string& container, const std::string& prefix) {
+  const auto encode = [](std::string_view s) {
+    std::string safe;
+    for (int c = 0x21; c < 0x7F; ++c) {
+      if (c != '%') safe += static_cast<char>(c);
+    }
+    return internal::percent_quote(s, safe);
+  };
+  return encode(container) + "/" + encode(prefix);
 }
 
 void delete_quietly(Session& session, const std::string& container, const std::string& object) {
@@ -71,6 +101,26 @@ Error etag_mismatch(const std::string& what, std::string_view got, std::string_v
               " does not match the md5 of the data sent (" + std::string(expected) + ")"};
 }
 
+// The object as stored now; a manifest itself (not its joined segments) with `manifest`.
+net::Response head(const UploadTarget& target, bool manifest = false) {
+  net::Response response =
+      target.session->call({.method = "HEAD",
+                            .container = target.container,
+                            .object = target.object,
+                            .query = manifest ? "multipart-manifest=get" : ""},
+                           "Failed to add object to Swift: HEAD of " + target.object);
+  if (response.status / 100 != 2 && response.status != 404) {
+    throw add_error(response.status, response.body);
+  }
+  return response;
+}
+
+Error another_add_won() {
+  return {ErrorKind::kDuplicate,
+          "Swift already has an image at this location: another add of the same image id "
+          "finished first, and its data is the one stored"};
+}
+
 class ObjectWriter final : public ImageWriter {
  public:
   ObjectWriter(UploadTarget target, std::uint64_t size)
@@ -83,12 +133,24 @@ class ObjectWriter final : public ImageWriter {
   }
 
   Committed commit(std::uint64_t /*total_bytes*/, std::string_view md5) override {
+    // Swift checks If-None-Match when a PUT begins: another add of this id that began at the
+    // same time and finished first is seen here, before our last byte lets ours complete.
+    if (head(target_).status / 100 == 2) {
+      upload_.cancel();
+      throw another_add_won();
+    }
     const net::Response response = finish();
     if (response.status != 201) throw add_error(response.status, response.body);
     const std::string* etag = response.header("etag");
     if (etag == nullptr || unquote(*etag) != md5) {
       delete_quietly(*target_.session, target_.container, target_.object);
       throw etag_mismatch(target_.object, etag ? *etag : "(none)", md5);
+    }
+    // One that finished in the same moment with a newer timestamp replaced ours.
+    const net::Response stored = head(target_);
+    const std::string* stored_etag = stored.header("etag");
+    if (stored.status / 100 != 2 || stored_etag == nullptr || unquote(*stored_etag) != md5) {
+      throw another_add_won();
     }
     return {target_.location, nlohmann::json::object()};
   }
@@ -119,6 +181,7 @@ class SegmentedWriter final : public ImageWriter {
   SegmentedWriter(UploadTarget target, std::uint64_t segment_size, std::size_t parallel,
                   const std::optional<std::string>& spool_dir)
       : target_(std::move(target)),
+        prefix_(target_.object + "/" + new_add_token() + "/"),
         segments_(
             parallel, [segment_size](std::uint64_t) { return segment_size; }, [](std::uint64_t) {},
             [this](std::uint64_t index, const internal::Part& part) { put_segment(index, part); },
@@ -130,14 +193,21 @@ class SegmentedWriter final : public ImageWriter {
 
   Committed commit(std::uint64_t /*total_bytes*/, std::string_view /*md5*/) override {
     segments_.finish();
-    remove_strangers();
+    const std::string value = manifest_value(target_.container, prefix_);
     SwiftRequest manifest{
         .method = "PUT", .container = target_.container, .object = target_.object};
-    manifest.headers = {{"X-Object-Manifest", target_.container + "/" + target_.object + "-"},
-                        {"If-None-Match", "*"}};
+    manifest.headers = {{"X-Object-Manifest", value}, {"If-None-Match", "*"}};
     const net::Response response =
         target_.session->call(manifest, "Failed to add object to Swift: manifest");
     if (response.status != 201) throw add_error(response.status, response.body);
+    // Two manifests put in the same moment both pass If-None-Match; the newer stands. Only the
+    // add whose manifest is the one stored succeeds: the other removes its own segments.
+    const net::Response stored = head(target_, true);
+    const std::string* stored_value = stored.header("x-object-manifest");
+    if (stored.status / 100 != 2 || stored_value == nullptr ||
+        internal::percent_unquote(*stored_value) != internal::percent_unquote(value)) {
+      throw another_add_won();
+    }
     done_ = true;
     return {target_.location, nlohmann::json::object()};
   }
@@ -147,32 +217,13 @@ class SegmentedWriter final : public ImageWriter {
     done_ = true;
     segments_.wait();
     for (std::uint64_t i = 0; i < segments_.parts_started(); ++i) {
-      delete_quietly(*target_.session, target_.container, segment_name(target_.object, i));
+      delete_quietly(*target_.session, target_.container, segment_name(prefix_, i));
     }
   }
 
  private:
-  // The manifest joins every object named `<object>-…`: segments an interrupted add left
-  // behind (beyond the ones written now) would become part of this image. Remove them first.
-  void remove_strangers() {
-    const std::string prefix = target_.object + "-";
-    std::unordered_set<std::string> written;
-    for (std::uint64_t i = 0; i < segments_.parts_started(); ++i) {
-      written.insert(segment_name(target_.object, i));
-    }
-    for (const std::string& name : list_objects(*target_.session, target_.container, prefix)) {
-      if (written.contains(name)) continue;
-      internal::logger()->warn("Removing {}/{}, left behind by an earlier add of the same image",
-                               target_.container, name);
-      const net::Response gone = target_.session->call(
-          {.method = "DELETE", .container = target_.container, .object = name},
-          "Failed to add object to Swift: removing the stale segment " + name);
-      if (gone.status >= 300 && gone.status != 404) throw add_error(gone.status, gone.body);
-    }
-  }
-
   void put_segment(std::uint64_t index, const internal::Part& part) {
-    const std::string name = segment_name(target_.object, index);
+    const std::string name = segment_name(prefix_, index);
     const std::string md5 = md5_hex(part);
     SwiftRequest put{.method = "PUT", .container = target_.container, .object = name};
     put.headers.emplace_back("ETag", md5);  // Swift refuses (422) a body with another md5
@@ -198,6 +249,7 @@ class SegmentedWriter final : public ImageWriter {
   }
 
   UploadTarget target_;
+  std::string prefix_;  // `<object>/<token>/`: this add's segments and no other object
   bool done_ = false;
   internal::PartUploader segments_;  // last: waits for its segments before the state they use
 };
@@ -205,7 +257,7 @@ class SegmentedWriter final : public ImageWriter {
 }  // namespace
 
 Error add_error(long status, std::string_view body) {
-  if (status == 412) {
+  if (status == 412 || status == 409) {  // 409: a newer PUT of the object already landed
     return {ErrorKind::kDuplicate, "Swift already has an image at this location"};
   }
   if (status == 413) return {ErrorKind::kStorageFull, describe_failure(status, body)};

@@ -22,13 +22,18 @@ struct UploadTarget {
 
 /// A known size below the large-object threshold: one PUT streamed from the add pipeline (never
 /// held whole), `If-None-Match: *` so an existing object is never replaced, its last byte held
-/// back until commit; the returned ETag is checked against the md5 of the image.
+/// back until commit, when the object is looked for once more (another add of the id may have
+/// finished meanwhile: Duplicate); the returned ETag is checked against the md5 of the image,
+/// and the object stored afterwards must have it (else another add replaced it: Duplicate).
 std::unique_ptr<ImageWriter> make_object_writer(UploadTarget target, std::uint64_t size);
 
-/// A size at or above the threshold, or unknown: segments `<object>-00001`, … of
-/// `segment_size` bytes (the last one shorter) upload in parallel, at most `parallel` at once,
-/// each with its md5 as ETag so Swift checks it; then the manifest (`X-Object-Manifest`) is
-/// put with `If-None-Match: *`. Any failure deletes the segments written.
+/// A size at or above the threshold, or unknown: segments `<object>/<token>/00000001`, … of
+/// `segment_size` bytes (the last one shorter; the token is random, one per add) upload in
+/// parallel, at most `parallel` at once, each with its md5 as ETag so Swift checks it; then the
+/// manifest (`X-Object-Manifest: <container>/<object>/<token>/`) is put with
+/// `If-None-Match: *`. Image ids have no '/', so no other image's objects, and no other add's
+/// segments, share the prefix. The add succeeds only if the manifest then stored is its own;
+/// any failure deletes the segments it wrote, and only those.
 /// Segments wait for their upload in memory, or with `spool_dir` (swift_buffer_on_upload) in
 /// anonymous files there, read back for each attempt; a failure to write one is StorageFull
 /// (disk full) or BackendException naming the directory.

@@ -129,13 +129,14 @@ TEST_F(SwiftBufferedUploadTest, SegmentsAreSpooledToAnonymousFilesAndReadBackWho
     EXPECT_TRUE(ListDir(buffer.path()).empty());
     EXPECT_TRUE(OpenFilesIn(buffer.path()).empty()) << "spooled segments still open";
 
-    // <id>, then <id>-00001… of one Swift-MB each, the last one shorter, none empty.
+    // <id>, then <id>/<token>/00000001… of one Swift-MB each, the last one shorter, none empty.
+    const std::string prefix = segment_prefix(*raw_, container_, id);
     const std::uint64_t segments = (c.size + kSwiftMB - 1) / kSwiftMB;
     std::vector<std::string> expected = {id};
     for (std::uint64_t i = 1; i <= segments; ++i) {
       char suffix[16];
-      std::snprintf(suffix, sizeof suffix, "-%05llu", static_cast<unsigned long long>(i));
-      expected.push_back(id + suffix);
+      std::snprintf(suffix, sizeof suffix, "%08llu", static_cast<unsigned long long>(i));
+      expected.push_back(prefix + suffix);
     }
     std::vector<std::string> names = raw_->list(container_);
     std::sort(names.begin(), names.end());
@@ -184,19 +185,19 @@ TEST_F(SwiftBufferedUploadTest, ASegmentRetriedAfterA503OrACutIsSentWhole) {
     auto r = registry(buffer.path(), proxy.url(),
                       "swift_store_upload_concurrency = " + std::to_string(concurrency) + "\n");
     proxy.rules({{{"method", "PUT"},
-                  {"path_regex", "-00002$"},
+                  {"path_regex", "/00000002$"},
                   {"action", "status"},
                   {"status", 503},
                   {"body", "busy"}},
                  {{"method", "PUT"},
-                  {"path_regex", "-00003$"},
+                  {"path_regex", "/00000003$"},
                   {"action", "cut_request"},
                   {"after_bytes", 300000}}});
     proxy.clear_log();
     const std::string data = bytes_of(3500000, 22);
     AddResult added;
     add_watching(*r, buffer.path(), random_id("retry-"), data, data.size(), &added);
-    for (const std::string segment : {"-00002", "-00003"}) {
+    for (const std::string segment : {"/00000002", "/00000003"}) {
       SCOPED_TRACE(segment);
       std::vector<nlohmann::json> puts;
       for (const auto& entry : proxy.log()) {
@@ -238,7 +239,7 @@ TEST_F(SwiftBufferedUploadTest, AFullBufferDirectoryIsStorageFullAndLeavesNothin
   FaultProxy proxy(swift_url_);
   // Holds the first segment's PUT, so its file is still in use when the second one fills.
   proxy.rules(
-      {{{"method", "PUT"}, {"path_regex", "-00001$"}, {"action", "delay"}, {"seconds", 1.0}}});
+      {{{"method", "PUT"}, {"path_regex", "/00000001$"}, {"action", "delay"}, {"seconds", 1.0}}});
   auto r = registry(disk.path(), proxy.url());
   proxy.clear_log();
   const std::string data = bytes_of(3500000, 24);
@@ -246,8 +247,8 @@ TEST_F(SwiftBufferedUploadTest, AFullBufferDirectoryIsStorageFullAndLeavesNothin
   const Error e = CatchError([&] { add_watching(*r, disk.path(), "full", data, 0, &added); });
   EXPECT_EQ(e.kind(), ErrorKind::kStorageFull) << e.message();
   EXPECT_NE(e.message().find(disk.path()), std::string::npos) << e.message();
-  EXPECT_EQ(proxy.count("PUT", "full-00001"), 1);
-  EXPECT_EQ(proxy.count("DELETE", "full-00001"), 1);
+  EXPECT_EQ(proxy.count("PUT", "full/"), 1);
+  EXPECT_EQ(proxy.count("DELETE", "full/"), 1);
   EXPECT_TRUE(raw_->list(container_).empty()) << "segments left behind";
   EXPECT_TRUE(ListDir(disk.path()).empty());
   EXPECT_TRUE(OpenFilesIn(disk.path()).empty());

@@ -63,7 +63,7 @@ TEST_F(SwiftFaultTest, BrokenReadsResumeWithTheSameBytes) {
     const AddResult added = add(*r, random_id("cut-"), data);
     const std::string object = added.location.substr(added.location.rfind('/'));
     // The object's GET and its resumes; or the second segment's.
-    const std::string cut = object + (segmented ? "-00002[?]" : "[?]");
+    const std::string cut = object + (segmented ? "/[0-9a-f]{32}/00000002[?]" : "[?]");
     proxy.rules({{{"method", "GET"},
                   {"path_regex", cut},
                   {"times", 2},
@@ -72,7 +72,7 @@ TEST_F(SwiftFaultTest, BrokenReadsResumeWithTheSameBytes) {
     proxy.clear_log();
     GetResult whole = r->get(added.location);
     EXPECT_TRUE(read_all(*whole.stream) == data);
-    EXPECT_EQ(proxy.count("GET", segmented ? object + "-00002" : object + "?"), 3);
+    EXPECT_EQ(proxy.count("GET", segmented ? "/00000002?" : object + "?"), 3);
     // A ranged read resumes inside its range (which crosses from the first segment into the
     // second when there are segments).
     proxy.rules({{{"method", "GET"},
@@ -107,7 +107,9 @@ TEST_F(SwiftFaultTest, ASegmentedImageIsReadFromItsSegments) {
   ASSERT_EQ(gets.size(), 5U) << nlohmann::json(gets).dump();
   EXPECT_TRUE(gets[0].ends_with(object + "?multipart-manifest=get")) << gets[0];
   for (std::size_t i = 1; i <= 4; ++i) {
-    EXPECT_TRUE(gets[i].ends_with(object + "-0000" + std::to_string(i) + "?multipart-manifest=get"))
+    // <object>/<this add's token>/<number>
+    EXPECT_TRUE(gets[i].find(object + "/") != std::string::npos &&
+                gets[i].ends_with("/0000000" + std::to_string(i) + "?multipart-manifest=get"))
         << gets[i];
   }
   r->remove(added.location);
@@ -120,19 +122,19 @@ TEST_F(SwiftFaultTest, TheResumesOfASegmentedReadAreCountedTogether) {
   const std::string data = bytes_of(3500000, 9);
   const AddResult added = add(*r, random_id("budget-"), data);
   const nlohmann::json cut_twice = {{"method", "GET"},
-                                    {"path_regex", "-00001[?]"},
+                                    {"path_regex", "/00000001[?]"},
                                     {"times", 2},
                                     {"action", "cut_response"},
                                     {"after_bytes", 200000}};
   proxy.rules(nlohmann::json::array({cut_twice}));
   EXPECT_TRUE(read_all(*r->get(added.location).stream) == data);  // two resumes: allowed
   nlohmann::json cut_third = cut_twice;
-  cut_third["path_regex"] = "-00003[?]";
+  cut_third["path_regex"] = "/00000003[?]";
   cut_third["times"] = 1;
   proxy.rules(nlohmann::json::array({cut_twice, cut_third}));
   const Error e = read_failure(*r, added.location);
   EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
-  EXPECT_NE(e.message().find("-00003 failed at byte 200000"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("/00000003 failed at byte 200000"), std::string::npos) << e.message();
   proxy.rules(nlohmann::json::array());
   r->remove(added.location);
 }
@@ -157,7 +159,7 @@ TEST_F(SwiftFaultTest, ASegmentThatKeepsFailingLeavesNothing) {
   FaultProxy proxy(swift_url_);
   auto r = registry(proxy.url(), "swift_store_upload_concurrency = 2\n");
   proxy.rules({{{"method", "PUT"},
-                {"path_regex", "-00002$"},
+                {"path_regex", "/00000002$"},
                 {"times", nullptr},
                 {"action", "status"},
                 {"status", 503},
@@ -165,7 +167,7 @@ TEST_F(SwiftFaultTest, ASegmentThatKeepsFailingLeavesNothing) {
   const Error e = CatchError([&] { add(*r, random_id("seg-"), bytes_of(4500000, 6)); });
   EXPECT_EQ(e.kind(), ErrorKind::kBackendException) << e.message();
   EXPECT_NE(e.message().find("503"), std::string::npos) << e.message();
-  EXPECT_EQ(proxy.count("PUT", "-00002"), 3);  // the first try and two retries
+  EXPECT_EQ(proxy.count("PUT", "/00000002"), 3);  // the first try and two retries
   EXPECT_TRUE(raw_->list(container_).empty()) << "segments left behind";
 }
 
@@ -173,7 +175,7 @@ TEST_F(SwiftFaultTest, AFlippedByteInASegmentIsRefused) {
   FaultProxy proxy(swift_url_);
   auto r = registry(proxy.url(), "swift_store_max_retries = 0\n");
   proxy.rules({{{"method", "PUT"},
-                {"path_regex", "-00001$"},
+                {"path_regex", "/00000001$"},
                 {"action", "flip_request_byte"},
                 {"offset", 1234}}});
   const Error e = CatchError([&] { add(*r, random_id("flip-"), bytes_of(2500000, 7)); });
@@ -191,7 +193,7 @@ TEST_F(SwiftFaultTest, ATokenThatExpiresDuringAnUploadIsRenewed) {
   auto r = registry(proxy.url(),
                     "swift_store_upload_concurrency = 1\nswift_store_expire_soon_interval = 1\n");
   proxy.rules({{{"method", "PUT"},
-                {"path_regex", "/seg-.*-0000"},
+                {"path_regex", "/seg-[^/]*/[0-9a-f]{32}/0000"},
                 {"times", nullptr},
                 {"action", "delay"},
                 {"seconds", 1.5}}});

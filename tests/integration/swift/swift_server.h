@@ -85,4 +85,21 @@ class RawSwift {
   std::string storage_url_;
 };
 
+/// The segment prefix of the DLO `container/object` (`<object>/<token>/`), from its manifest;
+/// "" (and a test failure) when it is not one.
+inline std::string segment_prefix(RawSwift& raw, const std::string& container,
+                                  const std::string& object) {
+  const net::Response head =
+      raw.request("HEAD", container + "/" + object + "?multipart-manifest=get");
+  const std::string* manifest = head.header("x-object-manifest");
+  const std::string start = container + "/" + object + "/";
+  if (manifest == nullptr || !manifest->starts_with(start) ||
+      manifest->size() != start.size() + 33) {
+    ADD_FAILURE() << container << "/" << object << " is not a DLO of the store's layout: "
+                  << (manifest ? *manifest : "no manifest");
+    return "";
+  }
+  return manifest->substr(container.size() + 1);
+}
+
 }  // namespace glance_store::swift::testing
