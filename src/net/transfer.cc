@@ -23,6 +23,12 @@ void backoff(int attempt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(base_ms / 2 + jitter));
 }
 
+std::chrono::milliseconds settle_time(std::chrono::steady_clock::duration commit_latency) {
+  const auto twice = 2 * std::chrono::duration_cast<std::chrono::milliseconds>(commit_latency);
+  return std::clamp(twice + std::chrono::milliseconds(50), std::chrono::milliseconds(50),
+                    std::chrono::milliseconds(2000));
+}
+
 std::optional<std::uint64_t> parse_u64(const std::string* text) {
   if (text == nullptr || text->empty() || text->size() > 19) return std::nullopt;
   std::uint64_t value = 0;

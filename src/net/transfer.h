@@ -2,6 +2,7 @@
 // broken connection stopped, and uploads whose body streams from the add pipeline.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -25,6 +26,13 @@ Error transport_error(std::string_view what, const TransportError& e);
 
 /// Sleeps before retry `attempt` (from 1): exponential from 100 ms up to 2 s, with jitter.
 void backoff(int attempt);
+
+/// Object stores keep the newest of two writes of one name, and check a create-only condition
+/// (If-None-Match) when a write begins: two adds of one id that finish in the same moment can
+/// both pass it. An add that found its own object stored after committing looks once more after
+/// this long — twice its own commit's latency plus 50 ms, within 50 ms … 2 s — by when a
+/// competing write that had passed its checks before ours landed has landed too.
+std::chrono::milliseconds settle_time(std::chrono::steady_clock::duration commit_latency);
 
 /// A decimal header value (Content-Length, …), or nullopt when absent or malformed.
 std::optional<std::uint64_t> parse_u64(const std::string* text);

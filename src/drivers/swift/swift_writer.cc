@@ -4,9 +4,11 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "core/log.h"
 #include "core/part_uploader.h"
@@ -121,6 +123,18 @@ Error another_add_won() {
           "finished first, and its data is the one stored"};
 }
 
+// Succeeds when the object stored is this add's (`is_own`), now and once more after the settle
+// time; else another add of the id won.
+template <typename IsOwn>
+void confirm_own(const UploadTarget& target, std::chrono::steady_clock::duration commit_latency,
+                 IsOwn is_own, bool manifest = false) {
+  for (int look = 0; look < 2; ++look) {
+    if (look == 1) std::this_thread::sleep_for(net::settle_time(commit_latency));
+    const net::Response stored = head(target, manifest);
+    if (stored.status / 100 != 2 || !is_own(stored)) throw another_add_won();
+  }
+}
+
 class ObjectWriter final : public ImageWriter {
  public:
   ObjectWriter(UploadTarget target, std::uint64_t size)
@@ -139,6 +153,7 @@ class ObjectWriter final : public ImageWriter {
       upload_.cancel();
       throw another_add_won();
     }
+    const auto started = std::chrono::steady_clock::now();
     const net::Response response = finish();
     if (response.status != 201) throw add_error(response.status, response.body);
     const std::string* etag = response.header("etag");
@@ -146,12 +161,11 @@ class ObjectWriter final : public ImageWriter {
       delete_quietly(*target_.session, target_.container, target_.object);
       throw etag_mismatch(target_.object, etag ? *etag : "(none)", md5);
     }
-    // One that finished in the same moment with a newer timestamp replaced ours.
-    const net::Response stored = head(target_);
-    const std::string* stored_etag = stored.header("etag");
-    if (stored.status / 100 != 2 || stored_etag == nullptr || unquote(*stored_etag) != md5) {
-      throw another_add_won();
-    }
+    // One that finished in the same moment with a newer timestamp replaces ours.
+    confirm_own(target_, std::chrono::steady_clock::now() - started, [&md5](const auto& stored) {
+      const std::string* stored_etag = stored.header("etag");
+      return stored_etag != nullptr && unquote(*stored_etag) == md5;
+    });
     return {target_.location, nlohmann::json::object()};
   }
 
@@ -197,17 +211,20 @@ class SegmentedWriter final : public ImageWriter {
     SwiftRequest manifest{
         .method = "PUT", .container = target_.container, .object = target_.object};
     manifest.headers = {{"X-Object-Manifest", value}, {"If-None-Match", "*"}};
+    const auto started = std::chrono::steady_clock::now();
     const net::Response response =
         target_.session->call(manifest, "Failed to add object to Swift: manifest");
     if (response.status != 201) throw add_error(response.status, response.body);
     // Two manifests put in the same moment both pass If-None-Match; the newer stands. Only the
     // add whose manifest is the one stored succeeds: the other removes its own segments.
-    const net::Response stored = head(target_, true);
-    const std::string* stored_value = stored.header("x-object-manifest");
-    if (stored.status / 100 != 2 || stored_value == nullptr ||
-        internal::percent_unquote(*stored_value) != internal::percent_unquote(value)) {
-      throw another_add_won();
-    }
+    confirm_own(
+        target_, std::chrono::steady_clock::now() - started,
+        [&value](const auto& stored) {
+          const std::string* stored_value = stored.header("x-object-manifest");
+          return stored_value != nullptr &&
+                 internal::percent_unquote(*stored_value) == internal::percent_unquote(value);
+        },
+        true);
     done_ = true;
     return {target_.location, nlohmann::json::object()};
   }

@@ -73,6 +73,22 @@ class RawS3 {
     }
     return keys;
   }
+  /// The keys of `bucket` that start with `prefix` (one page: the tests keep them few).
+  std::vector<std::string> keys(const std::string& bucket, const std::string& prefix) {
+    Operation op{.method = "GET", .bucket = bucket};
+    op.query = {{"prefix", prefix}};
+    const net::Response response = client_.send(endpoint_, op);
+    EXPECT_EQ(response.status, 200) << response.body;
+    std::vector<std::string> keys;
+    std::size_t at = 0;
+    while ((at = response.body.find("<Key>", at)) != std::string::npos) {
+      const std::size_t end = response.body.find("</Key>", at);
+      keys.push_back(response.body.substr(at + 5, end - at - 5));
+      at = end;
+    }
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  }
   long head_status(const std::string& bucket, const std::string& key) {
     return client_.send(endpoint_, {.method = "HEAD", .bucket = bucket, .key = key}).status;
   }
