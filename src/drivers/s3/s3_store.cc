@@ -13,7 +13,8 @@
 namespace glance_store::s3 {
 namespace {
 
-constexpr std::size_t kMaxKeyLength = 1024;  // bytes of UTF-8, S3's limit
+constexpr std::string_view kMaskedSecret = "***";  // as locations are printed without secrets
+constexpr std::size_t kMaxKeyLength = 1024;        // bytes of UTF-8, S3's limit
 
 constexpr std::uint32_t kCapabilities =
     bits(Capability::kReadRandom) | bits(Capability::kWriteAccess);
@@ -148,12 +149,23 @@ class S3Store final : public Store {
   Endpoint endpoint_for(const S3Location& location) const {
     Endpoint endpoint;
     endpoint.base_url = location.endpoint();
-    if (location.has_credentials()) {
+    const bool configured_host = options_.host && internal::url_origin(location.endpoint()) ==
+                                                      internal::url_origin(*options_.host);
+    if (location.has_credentials() && location.secret_key() == kMaskedSecret) {
+      // The location as `add` prints it: the configured key's secret, where it belongs.
+      if (!configured_host || location.access_key() != options_.access_key.value_or("")) {
+        throw Error(ErrorKind::kBadStoreUri,
+                    "The S3 location's secret key is masked ('***'), and its access key and host "
+                    "are not this store's: use the full location, which `add "
+                    "--show-credentials` prints");
+      }
+      endpoint.key.access_key = location.access_key();
+      endpoint.key.secret_key = options_.secret_key.value_or("");
+    } else if (location.has_credentials()) {
       endpoint.key.access_key = location.access_key();
       endpoint.key.secret_key = location.secret_key();
     } else {
-      if (!options_.host ||
-          internal::url_origin(location.endpoint()) != internal::url_origin(*options_.host)) {
+      if (!configured_host) {
         throw Error(ErrorKind::kBadStoreUri,
                     "The S3 location has no credentials and names " + location.service_url() +
                         ", which is not s3_store_host: the configured credentials are sent to "

@@ -354,6 +354,17 @@ class SwiftStore final : public Store {
                   "Location is missing user:password or application credential information.");
     }
     c.key = loc.key().value_or("");
+    if (!ref && c.key == "***") {
+      // The location as `add` prints it: the default reference's key, where it belongs.
+      if (defaults == nullptr || defaults->user != loc.user() ||
+          !same_auth_service(loc.swift_url(), defaults->auth_address)) {
+        throw Error(ErrorKind::kBadStoreUri,
+                    "The Swift location's key is masked ('***'), and its user and auth address "
+                    "are not this store's: use the full location, which `add "
+                    "--show-credentials` prints");
+      }
+      c.key = defaults->key.value_or("");
+    }
     if (c.v1) {
       c.user = *loc.user();
       return c;

@@ -178,6 +178,24 @@ TEST_P(S3IsolationTest, APortThatIsNoPortIsBadStoreUri) {
   }
 }
 
+// The location `add` prints hides the secret (`AK:***@`): with the same configuration it reads,
+// sizes and deletes the image; with another access key or host it says what is wrong.
+TEST_P(S3IsolationTest, ALocationPrintedWithItsSecretMaskedIsUsable) {
+  auto r = registry();
+  const AddResult added = add(*r, random_id("masked-"), "abcd");
+  const std::string masked = r->parse_any(added.location)->uri(true);
+  ASSERT_NE(masked.find(":***@"), std::string::npos) << masked;
+  EXPECT_EQ(r->get_size(masked), 4U);
+  EXPECT_EQ(read_all(*r->get(masked).stream), "abcd");
+  std::string other = masked;
+  other.replace(other.find("://") + 3, masked.find(":***@") - masked.find("://") - 3, "OTHERKEY");
+  const Error e = CatchError([&] { r->get_size(other); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBadStoreUri) << e.message();
+  EXPECT_NE(e.message().find("--show-credentials"), std::string::npos) << e.message();
+  r->remove(masked);
+  EXPECT_EQ(CatchError([&] { r->get_size(added.location); }).kind(), ErrorKind::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Servers, S3IsolationTest, ::testing::Values("s3api", "rgw"),
                          [](const auto& info) { return info.param; });
 

@@ -245,6 +245,24 @@ TEST_F(SwiftIsolationTest, APortThatIsNoPortIsBadStoreUri) {
   }
 }
 
+// The location `add` prints hides the key (`user:***@`): with the same configuration it reads,
+// sizes and deletes the image; another user's masked location says what is wrong.
+TEST_F(SwiftIsolationTest, ALocationPrintedWithItsKeyMaskedIsUsable) {
+  auto r = registry();
+  const AddResult added = add(*r, random_id("masked-"), "abcd");
+  const std::string masked = r->parse_any(added.location)->uri(true);
+  ASSERT_NE(masked.find(":***@"), std::string::npos) << masked;
+  EXPECT_EQ(r->get_size(masked), 4U);
+  EXPECT_EQ(read_all(*r->get(masked).stream), "abcd");
+  std::string other = masked;
+  other.replace(other.find("test%3Atester:"), 14, "test%3Atester3:");
+  const Error e = CatchError([&] { r->get_size(other); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBadStoreUri) << e.message();
+  EXPECT_NE(e.message().find("--show-credentials"), std::string::npos) << e.message();
+  r->remove(masked);
+  EXPECT_EQ(CatchError([&] { r->get_size(added.location); }).kind(), ErrorKind::kNotFound);
+}
+
 // The configured application credential authenticates only at its own auth address: a
 // location without credentials that names another host gets nothing from us.
 TEST(SwiftCredentialTest, ConfiguredSecretsGoOnlyToTheirOwnAuthService) {
