@@ -138,6 +138,9 @@ class Store {
                         const RequestContext* context = nullptr);
   /// The prefix of the locations this store writes (multi-store's url_prefix).
   virtual std::string url_prefix() const = 0;
+  /// The local directories the store keeps its images in, as configured (a filesystem store's
+  /// datadirs; none for a remote store): a caller writing files elsewhere keeps out of them.
+  virtual std::vector<std::string> local_directories() const { return {}; }
   /// The store's `weight` option (multi-store), 0 otherwise.
   std::int64_t weight() const { return weight_; }
   const std::optional<std::string>& description() const { return description_; }

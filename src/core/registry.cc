@@ -148,6 +148,23 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     const auto& def = config.values(std::string(kLegacyGroup), "default_store");
     registry->default_name_ = def.empty() || def.back().empty() ? "file" : def.back();
   }
+  // A default named explicitly must be one of the stores: found out now, not at the first add.
+  const char* default_option = registry->multi_store_ ? "default_backend" : "default_store";
+  const auto& named = config.values(std::string(kLegacyGroup), default_option);
+  if (!named.empty() && !named.back().empty()) {
+    bool unknown = false;
+    try {
+      registry->default_store();
+    } catch (const Error& e) {
+      // A store that exists but is unavailable (unsupported, misconfigured) says so when used.
+      unknown = e.is(ErrorKind::kUnknownScheme);
+    }
+    if (unknown) {
+      throw InvalidOptionValue(ErrorKind::kBadStoreConfiguration,
+                               "option [glance_store] " + std::string(default_option) + ": '" +
+                                   named.back() + "' names none of the configured stores");
+    }
+  }
   // swift+config:// locations need a store's account references: the first Swift store's.
   const StoreRegistry* self = registry.get();
   for (const char* scheme : {"swift", "swift+http", "swift+https", "swift+config"}) {

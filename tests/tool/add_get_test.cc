@@ -207,16 +207,15 @@ TEST_P(RangeTest, GetReturnsTheRequestedSlice) {
   EXPECT_TRUE(SameBytes(got.out, data.substr(begin, GetParam().length.value_or(data.size()))));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Ranges, RangeTest,
-    ::testing::Values(RangeCase{"Whole", std::nullopt, std::nullopt},
-                      RangeCase{"OffsetOnly", 1000, std::nullopt},
-                      RangeCase{"LengthOnly", std::nullopt, 4096},
-                      RangeCase{"OffsetAndLength", 12345, 100000},
-                      RangeCase{"LengthPastTheEnd", kRangeImageSize - 10, 100},
-                      RangeCase{"OffsetAtTheEnd", kRangeImageSize, std::nullopt},
-                      RangeCase{"OffsetBeyondTheEnd", kRangeImageSize + 5000, 10}),
-    CaseName());
+INSTANTIATE_TEST_SUITE_P(Ranges, RangeTest,
+                         ::testing::Values(RangeCase{"Whole", std::nullopt, std::nullopt},
+                                           RangeCase{"OffsetOnly", 1000, std::nullopt},
+                                           RangeCase{"LengthOnly", std::nullopt, 4096},
+                                           RangeCase{"OffsetAndLength", 12345, 100000},
+                                           RangeCase{"LengthPastTheEnd", kRangeImageSize - 10, 100},
+                                           RangeCase{"OffsetAtTheEnd", kRangeImageSize,
+                                                     std::nullopt}),
+                         CaseName());
 
 class OutputFileTest : public ToolTest {
  protected:

@@ -1,4 +1,6 @@
 // glance-store failures: exit codes, the single stderr line, and nothing left behind.
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "tool/tool_runner.h"
@@ -12,15 +14,21 @@ constexpr std::size_t kMiB = 1 << 20;
 
 using ErrorsTest = ToolTest;
 
-// Replaces "{datadir}" in each argument.
-std::vector<std::string> Expand(const std::vector<std::string>& args, const std::string& datadir) {
-  std::vector<std::string> out;
-  for (std::string arg : args) {
-    if (const auto at = arg.find("{datadir}"); at != std::string::npos) {
-      arg.replace(at, 9, datadir);
+// Replaces "{datadir}" and "{dir}" (the test directory) in `text`.
+std::string Expand(std::string text, const std::string& datadir, const std::string& dir) {
+  for (const auto& [name, value] : {std::pair{"{datadir}", datadir}, std::pair{"{dir}", dir}}) {
+    for (std::size_t at; (at = text.find(name)) != std::string::npos;) {
+      text.replace(at, std::string_view(name).size(), value);
     }
-    out.push_back(std::move(arg));
   }
+  return text;
+}
+
+std::vector<std::string> Expand(const std::vector<std::string>& args, const std::string& datadir,
+                                const std::string& dir = "") {
+  std::vector<std::string> out;
+  out.reserve(args.size());
+  for (const auto& arg : args) out.push_back(Expand(arg, datadir, dir));
   return out;
 }
 
@@ -86,7 +94,7 @@ TEST_F(ErrorsTest, HelpListsTheExitCodes) {
   const RunResult help = RunTool({"--help"});
   ASSERT_EQ(help.exit_code, 0) << help.err;
   for (const char* line :
-       {"  2   usage error\n", "  3   checksum mismatch", "  10  NotFound\n", "  11  Duplicate\n",
+       {"  2   usage error: ", "  3   checksum mismatch", "  10  NotFound\n", "  11  Duplicate\n",
         "  12  Invalid\n", "  13  BadStoreUri\n", "  14  UnknownScheme\n",
         "  15  UnknownHashingAlgo\n", "  16  BadStoreConfiguration\n", "  17  StorageFull\n",
         "  18  StorageWriteDenied\n", "  19  Forbidden\n", "  22  StoreAddDisabled\n"}) {
@@ -94,8 +102,83 @@ TEST_F(ErrorsTest, HelpListsTheExitCodes) {
   }
 }
 
+// Every file the tool cannot open is a usage error giving the path and the reason, whatever
+// the path is: missing, a directory, under a file.
+struct FileErrorCase : NamedCase {
+  std::vector<std::string> args;  // with "{datadir}" and "{dir}"
+  const char* message;            // the same
+};
+
+class FileErrorTest : public ToolTest, public ::testing::WithParamInterface<FileErrorCase> {};
+
+TEST_P(FileErrorTest, IsAUsageErrorNamingThePathAndTheReason) {
+  ASSERT_TRUE(Succeeded(Tool({"add", "--image-id", "kept", "-"}, "kept bytes")));
+  WriteFile(Path("a-file"), "a file");
+  const RunResult result = Tool(Expand(GetParam().args, datadir_, dir_));
+  EXPECT_TRUE(FailedWith(result, 2, "UsageError"));
+  EXPECT_NE(result.err.find(Expand(GetParam().message, datadir_, dir_)), std::string::npos)
+      << result.err;
+  EXPECT_EQ(ListDir(datadir_), std::vector<std::string>{"kept"});
+  EXPECT_EQ(ReadFile(Path("a-file")), "a file");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Paths, FileErrorTest,
+    ::testing::Values(
+        FileErrorCase{"AddMissingFile",
+                      {"add", "{dir}/missing.raw"},
+                      "cannot open {dir}/missing.raw: No such file or directory"},
+        FileErrorCase{"AddDirectory", {"add", "{dir}"}, "cannot open {dir}: Is a directory"},
+        FileErrorCase{"AddUnderAFile",
+                      {"add", "{dir}/a-file/x"},
+                      "cannot open {dir}/a-file/x: Not a directory"},
+        FileErrorCase{"GetIntoMissingDirectory",
+                      {"get", "file://{datadir}/kept", "-o", "{dir}/missing/x"},
+                      "cannot open {dir}/missing/x for writing: No such file or directory"},
+        FileErrorCase{"GetOntoDirectory",
+                      {"get", "file://{datadir}/kept", "-o", "{dir}"},
+                      "cannot open {dir} for writing: Is a directory"},
+        FileErrorCase{"GetUnderAFile",
+                      {"get", "file://{datadir}/kept", "-o", "{dir}/a-file/x"},
+                      "cannot open {dir}/a-file/x for writing: Not a directory"}),
+    CaseName());
+
+TEST_F(ErrorsTest, AddFromADirectoryOnStandardInputIsAUsageError) {
+  const RunResult result =
+      RunProgram({GLANCE_STORE_BINARY, "--config", config_, "add", "-"}, SpawnOptions{Env(), dir_});
+  EXPECT_TRUE(FailedWith(result, 2, "UsageError"));
+  EXPECT_NE(result.err.find("cannot open standard input: Is a directory"), std::string::npos)
+      << result.err;
+  EXPECT_EQ(ListDir(datadir_), std::vector<std::string>{});
+}
+
+TEST_F(ErrorsTest, AddOfAnUnreadableFileIsAUsageError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads any file";
+  const std::string file = WriteFile(Path("secret.raw"), "bytes");
+  fs::permissions(file, fs::perms::none);
+  const RunResult result = Tool({"add", file});
+  EXPECT_TRUE(FailedWith(result, 2, "UsageError"));
+  EXPECT_NE(result.err.find("cannot open " + file + ": Permission denied"), std::string::npos)
+      << result.err;
+}
+
+// The reason is never cut: the line carries the whole message, however long.
+TEST_F(ErrorsTest, LongMessagesArePrintedWhole) {
+  fs::create_directories(datadir_);
+  const std::string missing = ImagePath(std::string(240, 'm') + "-end");
+  const RunResult got = Tool({"get", "file://" + missing});
+  EXPECT_TRUE(FailedWith(got, 10, "NotFound"));
+  EXPECT_NE(got.err.find(missing), std::string::npos) << got.err;
+
+  const std::string value = std::string(300, '7') + "x";
+  const RunResult usage = Tool({"get", "file://" + missing, "--length", value});
+  EXPECT_TRUE(FailedWith(usage, 2, "UsageError"));
+  EXPECT_NE(usage.err.find("'" + value + "'"), std::string::npos) << usage.err;
+  EXPECT_EQ(usage.err.find("..."), std::string::npos) << usage.err;
+}
+
 TEST_F(ErrorsTest, SymlinkOutOfTheDatadirIsForbidden) {
-  ASSERT_TRUE(Succeeded(Tool({"stores"})));  // creates the datadir
+  fs::create_directories(datadir_);
   fs::create_symlink("/etc/passwd", ImagePath("link"));
   EXPECT_TRUE(FailedWith(Tool({"get", ImageUri("link")}), 19, "Forbidden"));
   EXPECT_TRUE(FailedWith(Tool({"delete", ImageUri("link")}), 19, "Forbidden"));

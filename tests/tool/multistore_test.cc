@@ -29,7 +29,7 @@ TEST_F(LegacyStoresTest, ListsTheFileStoreAsDefault) {
   Json stores;
   ASSERT_TRUE(SucceededWithJson(Tool({"stores"}), &stores));
   EXPECT_EQ(stores, Json::array({FileStoreEntry("file", true, false)})) << stores.dump(2);
-  EXPECT_TRUE(fs::is_directory(datadir_));
+  EXPECT_FALSE(fs::exists(datadir_)) << "a command that only reads created the datadir";
 }
 
 TEST_F(LegacyStoresTest, BackendNamesTheStoreType) {
@@ -73,8 +73,8 @@ TEST_F(MultiStoreTest, StoresListsBackendsThenReservedOnes) {
                          FileStoreEntry("os_glance_staging_store", false, true),
                          FileStoreEntry("os_glance_tasks_store", false, true)}))
       << stores.dump(2);
-  EXPECT_EQ(ListDir(Path("stores")), (std::vector<std::string>{"fast", "os_glance_staging_store",
-                                                               "os_glance_tasks_store", "slow"}));
+  // Nothing created by a command that only reads (the datadirs, the reserved stores' too).
+  EXPECT_TRUE(ListDir(Path("stores")).empty());
 }
 
 TEST_F(MultiStoreTest, WithoutDefaultBackendAddNeedsBackend) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "glance_store/backend.h"
 #include "glance_store/error.h"
@@ -29,6 +30,11 @@ struct ToolError {
   std::string kind;
   std::string message;
 };
+
+/// Throws the ToolError of a usage error (exit 2).
+[[noreturn]] inline void throw_usage(std::string message) {
+  throw ToolError{kExitUsage, "UsageError", std::move(message)};
+}
 
 /// Options shared by every command.
 struct GlobalOptions {
@@ -81,7 +87,8 @@ int run_delete(const GlobalOptions& global, const std::string& uri);
 int run_parse_uri(const GlobalOptions& global, const std::string& uri, bool show_credentials);
 int run_stores(const GlobalOptions& global);
 
-/// Prints `glance-store: <kind>: <message>` as one line of at most about 200 bytes.
+/// Prints `glance-store: <kind>: <message>` as one line, the whole message: line breaks and
+/// tabs become spaces, other control characters '?'.
 void print_error(std::string_view kind, std::string_view message);
 
 /// A progress bar on stderr, drawn only when stderr is a terminal and the operation has lasted

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "glance_store/hashing.h"
+#include "output.h"
 
 namespace glance_store::cli {
 namespace {
@@ -77,73 +78,6 @@ class ProgressStream final : public InputStream {
  private:
   InputStream& inner_;
   Progress& progress_;
-};
-
-void write_all(int fd, const std::byte* data, std::size_t size, const std::string& name) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      io_failure("cannot write " + name, errno);
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
-
-// Where get's bytes go: stdout, a device or pipe written in place, or a regular file written
-// under a temporary name beside it and renamed when complete.
-class Sink {
- public:
-  explicit Sink(const std::string& path) : path_(path) {
-    if (path.empty() || path == "-") {
-      fd_ = STDOUT_FILENO;
-      name_ = "standard output";
-      return;
-    }
-    name_ = path;
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-      fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd_ < 0) io_failure("cannot open " + path, errno);
-      owned_ = true;
-      return;
-    }
-    // An unpredictable, exclusive name beside the target (never a planted symlink).
-    const std::size_t slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-    std::string pattern = dir + "." + base + ".glance-store-XXXXXX";
-    fd_ = ::mkostemp(pattern.data(), O_CLOEXEC);
-    if (fd_ < 0) io_failure("cannot create a file beside " + path, errno);
-    temp_ = std::move(pattern);
-    owned_ = true;
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    ::fchmod(fd_, 0666 & ~mask);
-  }
-  ~Sink() {
-    if (owned_ && fd_ >= 0) ::close(fd_);
-    if (!temp_.empty()) ::unlink(temp_.c_str());
-  }
-
-  void write(const std::byte* data, std::size_t size) { write_all(fd_, data, size, name_); }
-
-  void complete() {
-    if (temp_.empty()) return;
-    if (::fsync(fd_) != 0) io_failure("cannot flush " + temp_, errno);
-    ::close(fd_);
-    fd_ = -1;
-    if (::rename(temp_.c_str(), path_.c_str()) != 0) io_failure("cannot rename to " + path_, errno);
-    temp_.clear();
-  }
-
- private:
-  std::string path_;
-  std::string name_;
-  std::string temp_;
-  int fd_ = -1;
-  bool owned_ = false;
 };
 
 void print_added(const StoreRegistry& registry, const AddResult& result, bool show_credentials) {
@@ -255,14 +189,20 @@ int run_add(const GlobalOptions& global, const AddOptions& options) {
   auto registry = open_registry(global, config);
   int fd = STDIN_FILENO;
   std::uint64_t size = 0;
-  if (options.file != "-") {
+  const bool from_stdin = options.file == "-";
+  if (!from_stdin) {
     fd = ::open(options.file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      throw ToolError{kExitUsage, "UsageError",
-                      "cannot open " + options.file + ": " + std::strerror(errno)};
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<std::uint64_t>(st.st_size);
+    if (fd < 0) throw_usage("cannot open " + options.file + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    // A directory opens, but reading it would fail only later, as the add's read error.
+    if (!from_stdin) ::close(fd);
+    throw_usage("cannot open " + (from_stdin ? std::string("standard input") : options.file) +
+                ": " + std::strerror(EISDIR));
+  }
+  if (!from_stdin) {
+    if (S_ISREG(st.st_mode)) size = static_cast<std::uint64_t>(st.st_size);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
   if (options.size) size = *options.size;
@@ -287,10 +227,21 @@ int run_add(const GlobalOptions& global, const AddOptions& options) {
 int run_get(const GlobalOptions& global, const GetOptions& options) {
   ConfigFile config;
   auto registry = open_registry(global, config);
+  // Before a byte is read: -o inside a datadir would replace an image or truncate the one being
+  // read, and an output that cannot be created should fail before the store is asked.
+  refuse_output_inside(options.output, configured_datadirs(*registry));
+  OutputFile sink(options.output);
   GetResult got = registry->get(options.uri, options.offset, options.length, global.backend);
+  if (options.offset > 0 && got.size_known && got.size == 0) {
+    // The library gives no bytes from an offset at or past the end: only past it is an error.
+    const std::uint64_t size = registry->get_size(options.uri, global.backend);
+    if (options.offset > size) {
+      throw_usage("--offset " + std::to_string(options.offset) + " is past the end of the image (" +
+                  std::to_string(size) + " bytes)");
+    }
+  }
   std::unique_ptr<Hasher> md5;
   if (!options.checksum.empty()) md5 = Hasher::create("md5");
-  Sink sink(options.output);
   Progress progress("get", got.size);
   std::vector<std::byte> buffer(kIoBuffer);
   std::uint64_t delivered = 0;

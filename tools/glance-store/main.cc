@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charconv>
+#include <limits>
 #include <string>
 
 #include "cli.h"
@@ -18,7 +21,9 @@ std::string exit_code_help() {
       "Exit codes:\n"
       "  0   success\n"
       "  1   unexpected internal error\n"
-      "  2   usage error\n"
+      "  2   usage error: a bad option or number, an --offset past the end, a FILE that\n"
+      "      cannot be opened (missing, a directory, not permitted), an -o FILE that cannot\n"
+      "      be created there or that is inside a store's datadir\n"
       "  3   checksum mismatch (get --checksum, copy, verify): nothing was stored\n";
   for (ErrorKind kind : kAllErrorKinds) {
     if (kind == ErrorKind::kChecksumMismatch) continue;
@@ -47,6 +52,21 @@ void set_up_logging(int verbosity) {
   }
 }
 
+// Byte counts are decimal digits within uint64: CLI11's own conversion would take "-1" (and wrap
+// it), "0x10" and values past 2^64.
+std::uint64_t parse_count(const std::string& option, const std::string& text) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                   [](char c) { return c >= '0' && c <= '9'; });
+  const auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (!digits || ec != std::errc() || stop != end) {
+    throw_usage(option + " must be a decimal number from 0 to " +
+                std::to_string(std::numeric_limits<std::uint64_t>::max()) + ", not '" + text + "'");
+  }
+  return value;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,13 +85,14 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbosity, "log to stderr (repeat for more detail)");
 
   AddOptions add;
-  std::uint64_t add_size = 0;
+  std::string add_size;
   auto* add_cmd = app.add_subcommand("add", "store an image and print its location as JSON");
   std::string image_id;
   auto* image_id_opt =
       add_cmd->add_option("--image-id", image_id, "image id (default: a new UUID)");
   auto* size_opt =
-      add_cmd->add_option("--size", add_size, "declared size in bytes; 0 means unknown");
+      add_cmd->add_option("--size", add_size, "declared size in bytes; 0 means unknown")
+          ->type_name("N");
   add_cmd->add_option("--hash-algo", add.hash_algo, "multihash algorithm (default sha512)");
   add_cmd->add_option("file", add.file, "image file, or - for standard input")
       ->capture_default_str();
@@ -79,13 +100,18 @@ int main(int argc, char** argv) {
                     "print the location with its secret (S3, Swift) instead of ***");
 
   GetOptions get;
-  std::uint64_t get_length = 0;
+  std::string get_offset;
+  std::string get_length;
   auto* get_cmd =
       app.add_subcommand("get", "write an image (or a range of it) to stdout or a file");
   get_cmd->add_option("uri", get.uri, "location URI")->required();
-  get_cmd->add_option("--offset", get.offset, "first byte to read");
-  auto* length_opt = get_cmd->add_option("--length", get_length, "number of bytes to read");
-  get_cmd->add_option("-o,--output", get.output, "output file (default: stdout)");
+  auto* offset_opt =
+      get_cmd->add_option("--offset", get_offset, "first byte to read (at most the size)")
+          ->type_name("N");
+  auto* length_opt =
+      get_cmd->add_option("--length", get_length, "number of bytes to read")->type_name("N");
+  get_cmd->add_option("-o,--output", get.output,
+                      "output file (default: stdout); never inside a store's datadir");
   get_cmd->add_option("--checksum", get.checksum,
                       "expected md5 of the bytes read; exit 3 when they differ");
 
@@ -147,12 +173,13 @@ int main(int argc, char** argv) {
   set_up_logging(verbosity);
   try {
     if (*add_cmd) {
-      if (*size_opt) add.size = add_size;
+      if (*size_opt) add.size = parse_count("--size", add_size);
       if (*image_id_opt) add.image_id = image_id;
       return run_add(global, add);
     }
     if (*get_cmd) {
-      if (*length_opt) get.length = get_length;
+      if (*offset_opt) get.offset = parse_count("--offset", get_offset);
+      if (*length_opt) get.length = parse_count("--length", get_length);
       return run_get(global, get);
     }
     if (*copy_cmd) {
@@ -161,7 +188,7 @@ int main(int argc, char** argv) {
     }
     if (*verify_cmd) {
       if (verify.expected.md5.empty() && verify.expected.multihash.empty()) {
-        throw ToolError{kExitUsage, "UsageError", "verify needs --checksum or --multihash"};
+        throw_usage("verify needs --checksum or --multihash");
       }
       return run_verify(global, verify);
     }

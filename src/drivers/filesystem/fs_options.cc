@@ -31,6 +31,22 @@ std::string without_trailing_slashes(std::string path) {
   return path;
 }
 
+// A path no system call could take (a component over NAME_MAX, the whole over PATH_MAX) is a
+// malformed value, not a failure of the environment.
+void check_path(const OptionReader& reader, const char* option, std::string_view path) {
+  if (path.size() >= 4096) reader.fail(option, "the path is longer than 4095 bytes");
+  std::size_t start = 0;
+  while (start < path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end - start > 255) {
+      reader.fail(option, "a component of the path is longer than 255 bytes: '" +
+                              std::string(path.substr(start, 40)) + "…'");
+    }
+    start = end + 1;
+  }
+}
+
 }  // namespace
 
 FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
@@ -39,7 +55,10 @@ FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
   FilesystemOptions o;
   o.datadir = datadir_reader.get_string("filesystem_store_datadir", default_datadir);
   o.datadirs = reader.get_multi("filesystem_store_datadirs");
+  if (o.datadir) check_path(datadir_reader, "filesystem_store_datadir", *o.datadir);
+  for (const auto& entry : o.datadirs) check_path(reader, "filesystem_store_datadirs", entry);
   o.metadata_file = reader.get_string("filesystem_store_metadata_file");
+  if (o.metadata_file) check_path(reader, "filesystem_store_metadata_file", *o.metadata_file);
   o.file_perm = reader.get_int("filesystem_store_file_perm", 0);
   o.chunk_size = reader.get_int("filesystem_store_chunk_size", std::int64_t{64} * 1024, 1);
   o.thin_provisioning = reader.get_bool("filesystem_thin_provisioning", false);

@@ -93,6 +93,10 @@ std::unique_ptr<StoreLocation> FilesystemStore::parse_location(std::string_view 
   return FileLocation::parse(uri);
 }
 
+std::vector<std::string> FilesystemStore::local_directories() const {
+  return named_datadirs(options_);
+}
+
 std::vector<std::string> FilesystemStore::datadirs() const {
   std::vector<std::string> out;
   for (const auto& [priority, dirs] : by_priority_) out.insert(out.end(), dirs.begin(), dirs.end());
@@ -123,14 +127,20 @@ void FilesystemStore::configure_add() {
   for (const auto& dir : datadirs()) remove_stale_temporaries(dir);
 }
 
+// A datadir that does not exist yet is created by the first add, not here: commands and
+// processes that only read must not leave directories (owned by whoever ran them) behind. Here
+// it only has to be creatable: its nearest existing ancestor a directory we may write.
 void FilesystemStore::prepare_directory(const std::string& dir) const {
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
-    internal::logger()->info("Directory to write image files does not exist ({}). Creating.", dir);
-    fs::create_directories(dir, ec);
-    if (ec && !fs::is_directory(dir)) {  // another process may have won the race
+    fs::path ancestor = fs::absolute(dir, ec).parent_path();
+    while (!ancestor.empty() && !fs::exists(ancestor, ec) && ancestor != ancestor.root_path()) {
+      ancestor = ancestor.parent_path();
+    }
+    if (!fs::is_directory(ancestor, ec) || ::access(ancestor.c_str(), W_OK | X_OK) != 0) {
       throw bad_store_configuration_error("filesystem", "Unable to create datadir: " + dir);
     }
+    return;
   }
   if (::access(dir.c_str(), W_OK) != 0) {
     throw bad_store_configuration_error("filesystem", "Permission to write in " + dir + " denied");
@@ -145,6 +155,18 @@ void FilesystemStore::prepare_directory(const std::string& dir) const {
     internal::logger()->warn(
         "Unable to set execution permission of owner-group and/or other-users to datadir: {}", dir);
   }
+}
+
+void FilesystemStore::create_if_missing(const std::string& dir) const {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  internal::logger()->info("Directory to write image files does not exist ({}). Creating.", dir);
+  fs::create_directories(dir, ec);
+  if (ec && !fs::is_directory(dir)) {  // another process may have won the race
+    throw Error(ErrorKind::kStorageWriteDenied,
+                "Unable to create datadir " + dir + ": " + ec.message());
+  }
+  prepare_directory(dir);  // its permissions, as for one that existed
 }
 
 // A temporary whose lock can be taken belongs to an add that died: remove it. A live add holds
@@ -177,7 +199,12 @@ std::uint64_t FilesystemStore::free_space(const std::string& dir) const {
   // Calls that time out finish in the background: they own what they use.
   return executor_->run<std::uint64_t>([sys = syscalls_, dir]() -> std::uint64_t {
     struct statvfs st {};
-    if (sys->statvfs(dir.c_str(), &st) != 0) return 0;
+    // A datadir not created yet will be on the filesystem of its nearest existing ancestor.
+    fs::path where = dir;
+    while (sys->statvfs(where.c_str(), &st) != 0) {
+      if (errno != ENOENT || !where.has_relative_path()) return 0;
+      where = where.parent_path();
+    }
     return static_cast<std::uint64_t>(st.f_bavail) * st.f_bsize;
   });
 }
@@ -300,6 +327,7 @@ std::unique_ptr<ImageWriter> FilesystemStore::begin_add(std::string_view image_i
                                                         const RequestContext* /*context*/) {
   validate_image_id(image_id);
   const std::string dir = choose_datadir(size);
+  create_if_missing(dir);
   for (const auto& candidate : datadirs()) {
     const std::string existing = candidate + "/" + std::string(image_id);
     struct stat st {};

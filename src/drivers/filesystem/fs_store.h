@@ -26,6 +26,7 @@ class FilesystemStore final : public Store {
   std::string_view config_name() const override { return "filesystem"; }
   std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const override;
   std::string url_prefix() const override;
+  std::vector<std::string> local_directories() const override;
 
   /// Test seam: the system calls made from now on.
   void set_syscalls_for_testing(std::shared_ptr<Syscalls> syscalls) {
@@ -59,6 +60,8 @@ class FilesystemStore final : public Store {
   std::uint64_t image_size(const ResolvedPath& path) const;
   std::uint64_t free_space(const std::string& dir) const;
   void prepare_directory(const std::string& dir) const;
+  /// Creates a datadir that does not exist yet (the first add into it does).
+  void create_if_missing(const std::string& dir) const;
   void remove_stale_temporaries(const std::string& dir) const;
   nlohmann::json metadata_for(const std::string& path) const;
 

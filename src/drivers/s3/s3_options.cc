@@ -36,6 +36,11 @@ S3Options S3Options::read(const OptionReader& reader) {
   o.bucket = reader.get_string("s3_store_bucket");
   o.create_bucket_on_put = reader.get_bool("s3_store_create_bucket_on_put", false);
   o.bucket_url_format = reader.get_string("s3_store_bucket_url_format").value_or("auto");
+  if (o.bucket_url_format != "auto" && o.bucket_url_format != "path" &&
+      o.bucket_url_format != "virtual") {
+    reader.fail("s3_store_bucket_url_format",
+                "'" + o.bucket_url_format + "' is not one of auto, path, virtual");
+  }
   o.large_object_size = reader.get_int("s3_store_large_object_size", 100, 0);
   o.large_object_chunk_size = reader.get_int("s3_store_large_object_chunk_size", 10);
   o.thread_pools = reader.get_int("s3_store_thread_pools", 10);

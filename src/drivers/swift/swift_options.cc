@@ -1,5 +1,6 @@
 #include "drivers/swift/swift_options.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "glance_store/error.h"
@@ -67,12 +68,24 @@ SwiftOptions SwiftOptions::read(const OptionReader& reader) {
 std::string container_for_image(const std::string& container, std::string_view image_id,
                                 std::int64_t seed) {
   if (seed <= 0) return container;
-  std::string suffix;
-  std::int64_t taken = 0;
-  for (const char c : image_id) {
-    if (taken == seed) break;
-    suffix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (c != '-') ++taken;
+  // As glance_store: the first `seed` characters, plus one more for each dash among them.
+  // Characters, not bytes: a UTF-8 sequence is never cut.
+  const auto prefix_of = [&](std::int64_t characters) {
+    std::size_t end = 0;
+    for (std::int64_t n = 0; n < characters && end < image_id.size(); ++n) {
+      ++end;
+      while (end < image_id.size() && (static_cast<unsigned char>(image_id[end]) & 0xC0) == 0x80) {
+        ++end;
+      }
+    }
+    return image_id.substr(0, end);
+  };
+  const std::string_view first = prefix_of(seed);
+  const auto dashes = static_cast<std::int64_t>(std::count(first.begin(), first.end(), '-'));
+  std::string suffix(prefix_of(seed + dashes));
+  // ASCII letters only: glance's str.lower() also folds other scripts' capitals.
+  for (char& c : suffix) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return container + "_" + suffix;
 }

@@ -197,17 +197,20 @@ TEST_F(SwiftIsolationTest, NothingLeavesTheContainer) {
     EXPECT_EQ(CatchError([&] { r->get(uri); }).kind(), ErrorKind::kBadStoreUri);
   }
   EXPECT_EQ(raw_->request("GET", container_ + "-other/planted").body, "keep");
-  std::set<std::string> after = containers();
-  after.erase(container_);
-  after.erase(container_ + "-other");
-  EXPECT_EQ(after, before) << "a container was created or deleted";
+  // Where the refused ids would have written (other tests create containers of their own
+  // meanwhile, so only these are looked for).
+  const std::set<std::string> after = containers();
+  for (const std::string name : {"other", "y", "a", ".", ".."}) {
+    EXPECT_EQ(after.count(name), before.count(name)) << name;
+  }
+  EXPECT_EQ(raw_->request("HEAD", "other/planted").status, 404);
+  EXPECT_EQ(raw_->request("HEAD", container_ + "/y").status, 404);
 }
 
 // An empty or dot container option is a configuration refused when it is loaded
 // (BadStoreConfiguration naming the option), instead of making every add go to a container
 // named after the image.
 TEST_F(SwiftIsolationTest, AContainerOptionThatIsNoContainerIsRefused) {
-  const std::set<std::string> before = containers();
   for (const std::string& value :
        std::vector<std::string>{"", ".", "..", "a/b", "a?b", std::string(257, 'c')}) {
     SCOPED_TRACE(value);
@@ -215,7 +218,6 @@ TEST_F(SwiftIsolationTest, AContainerOptionThatIsNoContainerIsRefused) {
     EXPECT_EQ(e.kind(), ErrorKind::kBadStoreConfiguration) << e.message();
     EXPECT_NE(e.message().find("swift_store_container"), std::string::npos) << e.message();
   }
-  EXPECT_EQ(containers(), before);
 }
 
 // A location naming a container but no object (or an empty container) is BadStoreUri for

@@ -2,7 +2,10 @@
 // credential auth for a single-tenant store, and a multi-tenant store driven by a user's token
 // and catalog, with one container per image and ACLs checked by a user of another project, and
 // the Keystone trusts its long transfers run on.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <functional>
@@ -190,8 +193,20 @@ TEST_F(SwiftKeystoneTest, MultiTenantContainerPerImageAclsAndDelete) {
 
 // Multi-tenant stores whose default reference (gsuser2 of gsproject2) is the trustee of the
 // trusts made for long transfers of gsuser's images.
+// The tests count the trusts of one Keystone user: ctest runs them in parallel processes, so
+// each holds a lock for its whole run.
 class SwiftTrustTest : public SwiftKeystoneTest {
  protected:
+  void SetUp() override {
+    lock_ = ::open("/tmp/glance-store-trust-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    ASSERT_GE(lock_, 0);
+    ASSERT_EQ(::flock(lock_, LOCK_EX), 0);
+    SwiftKeystoneTest::SetUp();
+  }
+  void TearDown() override {
+    if (lock_ >= 0) ::close(lock_);
+  }
+
   std::unique_ptr<StoreRegistry> trusting_registry(const std::string& extra,
                                                    const std::string& password = "") {
     return registry(
@@ -211,6 +226,7 @@ class SwiftTrustTest : public SwiftKeystoneTest {
   }
 
   const RequestContext owner_ = login(ks("GS_KS_USER"), ks("GS_KS_PASSWORD"), ks("GS_KS_PROJECT"));
+  int lock_ = -1;
 };
 
 TEST_F(SwiftTrustTest, ASegmentedAddRunsOnATrustThatIsDeletedAfterwards) {

@@ -99,10 +99,11 @@ TEST_F(MultiStoreTest, DefaultBackendUnsetOrUnknown) {
   MemoryInputStream in("x");
   EXPECT_THAT(CatchError([&] { unset->add("img", in, 1); }), HasKind(ErrorKind::kUnknownScheme));
 
-  const auto unknown = create("", "a:file, b:file", "zzz");
-  const Error e2 = CatchError([&] { unknown->verify_default_store(); });
-  EXPECT_THAT(e2, HasKind(ErrorKind::kUnknownScheme));
-  EXPECT_EQ(e2.message(), "Store for identifier zzz not found");
+  // Naming no backend is refused when the configuration is loaded.
+  const Error e2 = CatchError([&] { create("", "a:file, b:file", "zzz"); });
+  EXPECT_THAT(e2, HasKind(ErrorKind::kBadStoreConfiguration));
+  EXPECT_EQ(e2.message(),
+            "option [glance_store] default_backend: 'zzz' names none of the configured stores");
 }
 
 // MS-07 / MS-08.

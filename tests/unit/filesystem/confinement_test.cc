@@ -28,8 +28,7 @@ TEST_P(InvalidImageIdTest, IsInvalidAndNothingIsWritten) {
   Error e = CatchError([&] { registry().add(GetParam().id, input, 100, "sha256"); });
   EXPECT_EQ(e.kind(), ErrorKind::kInvalid) << e.message();
   EXPECT_EQ(input.reads(), 0);
-  EXPECT_TRUE(ListDir(datadir()).empty());
-  EXPECT_EQ(ListDir(root()), std::vector<std::string>{"images"});
+  EXPECT_TRUE(ListDir(root()).empty()) << "a refused id created something";
 }
 
 INSTANTIATE_TEST_SUITE_P(Ids, InvalidImageIdTest,

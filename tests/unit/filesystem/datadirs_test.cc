@@ -42,8 +42,8 @@ TEST_F(DatadirsTest, PrioritiesOrderTheDatadirs) {
   CreateWithDatadirs({d(0) + ":100", d(1) + ":200"});
   EXPECT_EQ(store().datadirs(), (std::vector<std::string>{d(1), d(0)}));
   EXPECT_TRUE(store().add_enabled()) << store().add_disabled_reason();
-  EXPECT_TRUE(fs::is_directory(d(0)));
-  EXPECT_TRUE(fs::is_directory(d(1)));
+  EXPECT_FALSE(fs::exists(d(0)));  // created by the first add into each
+  EXPECT_FALSE(fs::exists(d(1)));
 }
 
 // FS-37
@@ -228,7 +228,7 @@ TEST_F(DatadirsTest, EntryParsing) {
   CreateWithDatadirs({" " + d(0) + " : 7 ", d(1), d(2) + ":", root_.sub("a:b") + ":3"});
   EXPECT_TRUE(store().add_enabled()) << store().add_disabled_reason();
   EXPECT_EQ(store().datadirs(), (std::vector<std::string>{d(0), root_.sub("a:b"), d(1), d(2)}));
-  EXPECT_TRUE(fs::is_directory(root_.sub("a:b")));
+  EXPECT_FALSE(fs::exists(root_.sub("a:b")));  // created by the first add into it
 }
 
 // FS-44
@@ -258,11 +258,14 @@ TEST_F(DatadirsTest, DatadirClearedInBackendDefaults) {
   EXPECT_EQ(Add("img", "data").location, Uri(d(0) + "/img"));
 }
 
-// FS-45: missing datadirs are created.
-TEST_F(DatadirsTest, MissingDatadirIsCreated) {
+// FS-45: missing datadirs are created — by the first add, so that configuring a store to read
+// from it (the tool's `stores`, `get`) leaves no directory behind.
+TEST_F(DatadirsTest, MissingDatadirIsCreatedByTheFirstAdd) {
   CreateLegacy("filesystem_store_datadir = " + root_.sub("a/b/c"));
-  EXPECT_TRUE(fs::is_directory(root_.sub("a/b/c")));
+  EXPECT_TRUE(store().add_enabled()) << store().add_disabled_reason();
+  EXPECT_FALSE(fs::exists(root_.sub("a")));
   EXPECT_EQ(Add("img", "data").location, Uri(root_.sub("a/b/c/img")));
+  EXPECT_TRUE(fs::is_directory(root_.sub("a/b/c")));
 }
 
 // FS-45: a datadir that cannot be created (its parent is a file).

@@ -161,9 +161,13 @@ int FaultySyscalls::lstat(const char* path, struct stat* out) {
 int FaultySyscalls::statvfs(const char* path, struct statvfs* out) {
   std::string copy;
   if (const int err = enter(Op::kStatvfs, path, &copy)) return Fail(err);
-  if (Syscalls::statvfs(copy.c_str(), out) != 0) return -1;
   std::lock_guard lock(mutex_);
   auto it = free_.find(copy);
+  // A datadir with set free space counts as existing (datadirs are created by the first add).
+  if (Syscalls::statvfs(copy.c_str(), out) != 0) {
+    if (it == free_.end()) return -1;
+    *out = {};
+  }
   if (it != free_.end()) {
     // Consistent for f_bavail × f_bsize and f_bavail × f_frsize; f_bfree (which includes the
     // blocks reserved for root) differs, so using it would be noticed.
@@ -229,6 +233,9 @@ std::string ReadFile(const std::string& path) {
 }
 
 void WriteFile(const std::string& path, std::string_view data) {
+  // Datadirs are created by the first add: a test that plants a file makes them itself.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
   if (!out) throw std::runtime_error("cannot write " + path);

@@ -15,13 +15,22 @@ using test_common::CatchError;
 using test_common::TempDir;
 const std::string kImage = "fdae39a1-bac5-4238-aba4-69bcc726e848";
 
-TEST(SwiftOptions, ContainerSeedTakesNonDashCharactersOfTheLowerCasedId) {
+// glance_store: the first `seed` characters of the lower-cased id, plus one for each dash
+// among them — characters, not bytes.
+TEST(SwiftOptions, ContainerSeedTakesTheIdsFirstCharactersAndOneMorePerDash) {
   EXPECT_EQ(container_for_image("default_container", kImage, 3), "default_container_fda");
   EXPECT_EQ(container_for_image("default_container", kImage, 32), "default_container_" + kImage);
   EXPECT_EQ(container_for_image("default_container", kImage, 10), "default_container_fdae39a1-ba");
   EXPECT_EQ(container_for_image("default_container", kImage, 1), "default_container_f");
   EXPECT_EQ(container_for_image("default_container", kImage, 0), "default_container");
   EXPECT_EQ(container_for_image("c", "ABC", 2), "c_ab");
+  EXPECT_EQ(container_for_image("c", "a--b-c", 2), "c_a--");  // "a-" has one dash: 3 characters
+  EXPECT_EQ(container_for_image("c",
+                                "a\xc3\xa9"
+                                "bc",
+                                2),
+            "c_a\xc3\xa9");  // "aé", whole
+  EXPECT_EQ(container_for_image("c", "ab", 5), "c_ab");
 }
 
 OptionReader reader_of(const std::string& text) {
