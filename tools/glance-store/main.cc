@@ -5,32 +5,20 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <fstream>
 #include <limits>
 #include <string>
 
 #include "cli.h"
 #include "glance_store/hashing.h"
+#include "help.h"
+#include "man_page.h"
 
 namespace {
 
 using namespace glance_store;
 using namespace glance_store::cli;
-
-std::string exit_code_help() {
-  std::string text =
-      "Exit codes:\n"
-      "  0   success\n"
-      "  1   unexpected internal error\n"
-      "  2   usage error: a bad option or number, an --offset past the end, a FILE that\n"
-      "      cannot be opened (missing, a directory, not permitted), an -o FILE that cannot\n"
-      "      be created there or that is inside a store's datadir\n"
-      "  3   checksum mismatch (get --checksum, copy, verify): nothing was stored\n";
-  for (ErrorKind kind : kAllErrorKinds) {
-    if (kind == ErrorKind::kChecksumMismatch) continue;
-    text += "  " + std::to_string(exit_code(kind)) + "  " + std::string(kind_name(kind)) + "\n";
-  }
-  return text;
-}
 
 // The library's log goes to stderr only when asked for (-v): by default each failure is the
 // single error line the tool prints.
@@ -67,11 +55,31 @@ std::uint64_t parse_count(const std::string& option, const std::string& text) {
   return value;
 }
 
+// A command whose one-line description, long help and example come from help.h.
+CLI::App* add_command(CLI::App& app, std::string_view name) {
+  const CommandHelp* help = find_command_help(name);
+  auto* command = app.add_subcommand(std::string(name), std::string(help->summary));
+  command->footer(command_footer(*help));
+  return command;
+}
+
+// `glance-store --man FILE` (run by the build) writes the man page; not a documented option.
+int write_man_page(const CLI::App& app, const char* path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << man_page(app);
+  out.close();
+  if (!out) {
+    print_error("UsageError", std::string("cannot write the man page to ") + path);
+    return kExitUsage;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Store, read and delete virtual-machine images through glance_store's stores."};
-  app.footer(exit_code_help());
+  CLI::App app{std::string(kToolSummary), "glance-store"};
+  app.footer(std::string(kToolDetails) + "\n\n" + exit_code_help());
   app.require_subcommand(1);
   app.fallthrough();
 
@@ -86,7 +94,7 @@ int main(int argc, char** argv) {
 
   AddOptions add;
   std::string add_size;
-  auto* add_cmd = app.add_subcommand("add", "store an image and print its location as JSON");
+  auto* add_cmd = add_command(app, "add");
   std::string image_id;
   auto* image_id_opt =
       add_cmd->add_option("--image-id", image_id, "image id (default: a new UUID)");
@@ -102,8 +110,7 @@ int main(int argc, char** argv) {
   GetOptions get;
   std::string get_offset;
   std::string get_length;
-  auto* get_cmd =
-      app.add_subcommand("get", "write an image (or a range of it) to stdout or a file");
+  auto* get_cmd = add_command(app, "get");
   get_cmd->add_option("uri", get.uri, "location URI")->required();
   auto* offset_opt =
       get_cmd->add_option("--offset", get_offset, "first byte to read (at most the size)")
@@ -117,10 +124,7 @@ int main(int argc, char** argv) {
 
   CopyOptions copy;
   std::string copy_image_id;
-  auto* copy_cmd = app.add_subcommand(
-      "copy",
-      "stream an image from its store to another writable one, checking its digests before the "
-      "copy is committed; prints the same JSON as add");
+  auto* copy_cmd = add_command(app, "copy");
   copy_cmd->add_option("uri", copy.uri, "location URI of the source image")->required();
   copy_cmd->add_option("--to", copy.to, "destination backend id (or store type, legacy mode)")
       ->required();
@@ -137,8 +141,7 @@ int main(int argc, char** argv) {
                      "print the location with its secret (S3, Swift) instead of ***");
 
   VerifyOptions verify;
-  auto* verify_cmd = app.add_subcommand(
-      "verify", "read an image and check its digests; prints them as JSON, exit 3 on a mismatch");
+  auto* verify_cmd = add_command(app, "verify");
   verify_cmd->add_option("uri", verify.uri, "location URI")->required();
   verify_cmd->add_option("--checksum", verify.expected.md5, "expected md5");
   verify_cmd->add_option("--multihash", verify.expected.multihash,
@@ -146,19 +149,19 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("--hash-algo", verify.hash_algo, "multihash algorithm (default sha512)");
 
   std::string uri;
-  auto* size_cmd = app.add_subcommand("size", "print an image's size in bytes");
+  auto* size_cmd = add_command(app, "size");
   size_cmd->add_option("uri", uri, "location URI")->required();
-  auto* delete_cmd = app.add_subcommand("delete", "delete an image");
+  auto* delete_cmd = add_command(app, "delete");
   delete_cmd->add_option("uri", uri, "location URI")->required();
 
   bool show_credentials = false;
-  auto* parse_cmd =
-      app.add_subcommand("parse-uri", "parse a location URI and print its fields as JSON");
+  auto* parse_cmd = add_command(app, "parse-uri");
   parse_cmd->add_option("uri", uri, "location URI")->required();
   parse_cmd->add_flag("--show-credentials", show_credentials, "print secrets instead of ***");
 
-  auto* stores_cmd = app.add_subcommand("stores", "list the configured stores as JSON");
+  auto* stores_cmd = add_command(app, "stores");
 
+  if (argc == 3 && std::string_view(argv[1]) == "--man") return write_man_page(app, argv[2]);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
