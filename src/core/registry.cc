@@ -147,22 +147,33 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     }
     const auto& def = config.values(std::string(kLegacyGroup), "default_store");
     registry->default_name_ = def.empty() || def.back().empty() ? "file" : def.back();
+    // A default named explicitly must be a type of `stores` (a store type or one of its
+    // schemes; rbd, cinder and vmware included, which we list but do not build): found out now.
+    if (!def.empty() && !def.back().empty()) {
+      std::string type = normalise_store_type(def.back());
+      if (type.empty()) type = std::string(type_of_scheme(def.back()));
+      if (type == "vsphere") type = "vmware";
+      if (std::find(types.begin(), types.end(), type) == types.end()) {
+        throw InvalidOptionValue(ErrorKind::kBadStoreConfiguration,
+                                 "option [glance_store] default_store: '" + def.back() +
+                                     "' names none of the configured stores");
+      }
+    }
   }
-  // A default named explicitly must be one of the stores: found out now, not at the first add.
-  const char* default_option = registry->multi_store_ ? "default_backend" : "default_store";
-  const auto& named = config.values(std::string(kLegacyGroup), default_option);
-  if (!named.empty() && !named.back().empty()) {
+  // A default backend named explicitly must be one of them: found out now, not at the first add.
+  const auto& named = config.values(std::string(kLegacyGroup), "default_backend");
+  if (registry->multi_store_ && !named.empty() && !named.back().empty()) {
     bool unknown = false;
     try {
       registry->default_store();
     } catch (const Error& e) {
-      // A store that exists but is unavailable (unsupported, misconfigured) says so when used.
+      // A backend that exists but is unavailable (unsupported, misconfigured) says so when used.
       unknown = e.is(ErrorKind::kUnknownScheme);
     }
     if (unknown) {
       throw InvalidOptionValue(ErrorKind::kBadStoreConfiguration,
-                               "option [glance_store] " + std::string(default_option) + ": '" +
-                                   named.back() + "' names none of the configured stores");
+                               "option [glance_store] default_backend: '" + named.back() +
+                                   "' names none of the configured stores");
     }
   }
   // swift+config:// locations need a store's account references: the first Swift store's.

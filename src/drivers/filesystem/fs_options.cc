@@ -56,7 +56,11 @@ FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
   o.datadir = datadir_reader.get_string("filesystem_store_datadir", default_datadir);
   o.datadirs = reader.get_multi("filesystem_store_datadirs");
   if (o.datadir) check_path(datadir_reader, "filesystem_store_datadir", *o.datadir);
-  for (const auto& entry : o.datadirs) check_path(reader, "filesystem_store_datadirs", entry);
+  for (const auto& entry : o.datadirs) {
+    const std::size_t colon = entry.rfind(':');  // without its ":priority"
+    check_path(reader, "filesystem_store_datadirs",
+               colon == std::string::npos ? entry : std::string_view(entry).substr(0, colon));
+  }
   o.metadata_file = reader.get_string("filesystem_store_metadata_file");
   if (o.metadata_file) check_path(reader, "filesystem_store_metadata_file", *o.metadata_file);
   o.file_perm = reader.get_int("filesystem_store_file_perm", 0);

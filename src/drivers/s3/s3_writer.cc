@@ -68,9 +68,16 @@ Error failure_error(const UploadTarget& t, const net::Response& response, std::s
 // means the stored object is not our image, and it is removed.
 void check_etag(const UploadTarget& t, std::string_view got, std::string_view expected) {
   if (unquote(got) == expected) return;
+  // Only while the key still holds the object we were answered for: another add's may have
+  // replaced it since, and must stay.
   Operation remove{.method = "DELETE", .bucket = t.bucket, .key = t.key};
   try {
-    t.client->send(t.endpoint, remove);
+    const net::Response now =
+        t.client->send(t.endpoint, {.method = "HEAD", .bucket = t.bucket, .key = t.key});
+    const std::string* etag = now.header("etag");
+    if (now.status == 200 && etag != nullptr && unquote(*etag) == unquote(got)) {
+      t.client->send(t.endpoint, remove);
+    }
   } catch (const std::exception& e) {
     internal::logger()->error("Could not remove S3 object {} after a checksum mismatch: {}", t.key,
                               e.what());
@@ -111,10 +118,12 @@ void confirm_stored(const UploadTarget& t, std::string_view etag,
     const net::Response head =
         send_or_throw(t, {.method = "HEAD", .bucket = t.bucket, .key = t.key}, "HEAD");
     const std::string* stored = head.header("etag");
-    if (head.status != 200 && head.status != 404) throw failure_error(t, head, "HEAD");
-    if (head.status != 200 || stored == nullptr || unquote(*stored) != unquote(etag)) {
-      throw another_add_won(t);
+    if (head.status == 404) {  // deleted meanwhile (or not yet visible): says nothing of a winner
+      throw Error(ErrorKind::kBackendException,
+                  add_failed(t) + ": the object was not found right after it was written");
     }
+    if (head.status != 200) throw failure_error(t, head, "HEAD");
+    if (stored == nullptr || unquote(*stored) != unquote(etag)) throw another_add_won(t);
   }
 }
 

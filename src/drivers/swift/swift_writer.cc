@@ -123,16 +123,37 @@ Error another_add_won() {
           "finished first, and its data is the one stored"};
 }
 
+Error vanished(const UploadTarget& target) {
+  return {ErrorKind::kBackendException, "Failed to add object to Swift: " + target.object +
+                                            " was not found right after it was written"};
+}
+
 // Succeeds when the object stored is this add's (`is_own`), now and once more after the settle
-// time; else another add of the id won.
+// time. Another add's object there: Duplicate. None at all (deleted meanwhile, or not yet
+// listed): BackendException, as that tells nothing of who won.
 template <typename IsOwn>
 void confirm_own(const UploadTarget& target, std::chrono::steady_clock::duration commit_latency,
                  IsOwn is_own, bool manifest = false) {
   for (int look = 0; look < 2; ++look) {
     if (look == 1) std::this_thread::sleep_for(net::settle_time(commit_latency));
     const net::Response stored = head(target, manifest);
-    if (stored.status / 100 != 2 || !is_own(stored)) throw another_add_won();
+    if (stored.status == 404) throw vanished(target);
+    if (!is_own(stored)) throw another_add_won();
   }
+}
+
+// Removes an object we wrote whose content came out wrong — unless what is there now is not
+// the object we were answered for (another add's, which must stay).
+void remove_if_still(const UploadTarget& target, const std::string* etag) {
+  if (etag == nullptr) return;
+  try {
+    const net::Response stored = head(target);
+    const std::string* now = stored.header("etag");
+    if (stored.status / 100 != 2 || now == nullptr || unquote(*now) != unquote(*etag)) return;
+  } catch (const std::exception&) {
+    return;
+  }
+  delete_quietly(*target.session, target.container, target.object);
 }
 
 class ObjectWriter final : public ImageWriter {
@@ -158,7 +179,7 @@ class ObjectWriter final : public ImageWriter {
     if (response.status != 201) throw add_error(response.status, response.body);
     const std::string* etag = response.header("etag");
     if (etag == nullptr || unquote(*etag) != md5) {
-      delete_quietly(*target_.session, target_.container, target_.object);
+      remove_if_still(target_, etag);
       throw etag_mismatch(target_.object, etag ? *etag : "(none)", md5);
     }
     // One that finished in the same moment with a newer timestamp replaces ours.
@@ -212,17 +233,27 @@ class SegmentedWriter final : public ImageWriter {
         .method = "PUT", .container = target_.container, .object = target_.object};
     manifest.headers = {{"X-Object-Manifest", value}, {"If-None-Match", "*"}};
     const auto started = std::chrono::steady_clock::now();
+    // Once the manifest may be stored, our segments go only when another manifest is seen
+    // there: a retried PUT whose first attempt landed is refused (412) though the image is ours,
+    // and a failed HEAD tells nothing.
+    manifest_sent_ = true;
     const net::Response response =
         target_.session->call(manifest, "Failed to add object to Swift: manifest");
-    if (response.status != 201) throw add_error(response.status, response.body);
-    // Two manifests put in the same moment both pass If-None-Match; the newer stands. Only the
-    // add whose manifest is the one stored succeeds: the other removes its own segments.
+    const bool refused = response.status == 412 || response.status == 409;
+    if (response.status != 201 && !refused) {
+      if (head(target_, true).status == 404) {
+        manifest_sent_ = false;  // not stored: the segments are ours to remove
+        throw add_error(response.status, response.body);
+      }
+    }
     confirm_own(
         target_, std::chrono::steady_clock::now() - started,
-        [&value](const auto& stored) {
+        [&](const net::Response& stored) {
           const std::string* stored_value = stored.header("x-object-manifest");
-          return stored_value != nullptr &&
-                 internal::percent_unquote(*stored_value) == internal::percent_unquote(value);
+          const bool own = stored_value != nullptr && internal::percent_unquote(*stored_value) ==
+                                                          internal::percent_unquote(value);
+          if (!own) manifest_sent_ = false;  // another add's manifest: ours can go
+          return own;
         },
         true);
     done_ = true;
@@ -232,6 +263,14 @@ class SegmentedWriter final : public ImageWriter {
   void abort() noexcept override {
     if (done_) return;
     done_ = true;
+    if (manifest_sent_) {
+      segments_.wait();
+      internal::logger()->error(
+          "Keeping the segments of {}/{}: its manifest may be stored (a cleanup removes them if "
+          "it is not)",
+          target_.container, target_.object);
+      return;
+    }
     segments_.wait();
     for (std::uint64_t i = 0; i < segments_.parts_started(); ++i) {
       delete_quietly(*target_.session, target_.container, segment_name(prefix_, i));
@@ -268,6 +307,7 @@ class SegmentedWriter final : public ImageWriter {
   UploadTarget target_;
   std::string prefix_;  // `<object>/<token>/`: this add's segments and no other object
   bool done_ = false;
+  bool manifest_sent_ = false;       // the manifest may be stored: keep the segments on failure
   internal::PartUploader segments_;  // last: waits for its segments before the state they use
 };
 

@@ -164,10 +164,10 @@ TEST_F(HttpStoreTest, RedirectsAreFollowedWithinFiveRequests) {  // HT-05, HT-06
   }
   for (const std::string route : {"redirect/5", "abs-redirect/5", "redirect/20", "loop"}) {
     SCOPED_TRACE(route);
-    const Error get = CatchError([&] { r->get(url(route)); });
+    const Error get = CatchError([&, route = route] { r->get(url(route)); });
     EXPECT_EQ(get.kind(), ErrorKind::kMaxRedirectsExceeded) << get.message();
     EXPECT_EQ(get.message(), "The HTTP URL exceeded 5 maximum redirects.");
-    EXPECT_EQ(CatchError([&] { r->get_size(url(route)); }).kind(),
+    EXPECT_EQ(CatchError([&, route = route] { r->get_size(url(route)); }).kind(),
               ErrorKind::kMaxRedirectsExceeded);
   }
 }
@@ -202,10 +202,11 @@ TEST_F(HttpStoreTest, ARedirectWithoutALocationIsBadStoreUri) {  // Q-12
   auto r = http_registry();
   for (const std::string route : {"noloc", "emptyloc"}) {
     SCOPED_TRACE(route);
-    const Error get = CatchError([&] { r->get(url(route)); });
+    const Error get = CatchError([&, route = route] { r->get(url(route)); });
     EXPECT_EQ(get.kind(), ErrorKind::kBadStoreUri) << get.message();
     EXPECT_NE(get.message().find("302"), std::string::npos) << get.message();
-    EXPECT_EQ(CatchError([&] { r->get_size(url(route)); }).kind(), ErrorKind::kBadStoreUri);
+    EXPECT_EQ(CatchError([&, route = route] { r->get_size(url(route)); }).kind(),
+              ErrorKind::kBadStoreUri);
   }
 }
 
@@ -214,13 +215,13 @@ TEST_F(HttpStoreTest, OnlyMovedAndFoundAreFollowed) {  // HT-07
   for (const auto& [route, status] : std::vector<std::pair<std::string, std::string>>{
            {"see-other", "303"}, {"temp", "307"}, {"permanent", "308"}}) {
     SCOPED_TRACE(route);
-    const Error get = CatchError([&] { r->get(url(route)); });
+    const Error get = CatchError([&, route = route] { r->get(url(route)); });
     EXPECT_EQ(get.kind(), ErrorKind::kBadStoreUri) << get.message();
     EXPECT_NE(
         get.message().find("attempted to redirect with an invalid " + status + " status code."),
         std::string::npos)
         << get.message();
-    const Error size = CatchError([&] { r->get_size(url(route)); });
+    const Error size = CatchError([&, route = route] { r->get_size(url(route)); });
     EXPECT_EQ(size.kind(), ErrorKind::kBadStoreUri) << size.message();
     EXPECT_NE(size.message().find(status), std::string::npos) << size.message();
   }
@@ -343,10 +344,10 @@ TEST_F(HttpStoreTest, NoErrorShowsThePassword) {
            {"http://" + credentials + "127.0.0.1:abc/x", ErrorKind::kBadStoreUri},
            {auth_url("images", https_url_), ErrorKind::kRemoteServiceUnavailable}}) {
     SCOPED_TRACE(uri);
-    const Error get = CatchError([&] { strict->get(uri); });
+    const Error get = CatchError([&, uri = uri] { strict->get(uri); });
     EXPECT_EQ(get.kind(), kind) << get.message();
     expect_no_secret(get);
-    expect_no_secret(CatchError([&] { strict->get_size(uri); }));
+    expect_no_secret(CatchError([&, uri = uri] { strict->get_size(uri); }));
   }
   // Nor the password of a proxy.
   auto proxied =

@@ -130,7 +130,8 @@ TEST_P(S3StoreTest, SizeMismatchesLeaveNothing) {
            {7 * MiB, 6 * MiB}, {7 * MiB, 8 * MiB}, {23 * MiB, 21 * MiB}, {23 * MiB, 25 * MiB}}) {
     SCOPED_TRACE(std::to_string(declared) + " declared, " + std::to_string(actual) + " given");
     const std::string id = random_id("size-");
-    const Error e = CatchError([&] { add(*r, id, bytes_of(actual, 3), declared); });
+    const Error e = CatchError(
+        [&, actual = actual, declared = declared] { add(*r, id, bytes_of(actual, 3), declared); });
     EXPECT_EQ(e.kind(), ErrorKind::kInvalid);
     EXPECT_NE(e.message().find(actual < declared ? "Size mismatch" : "Size exceeds"),
               std::string::npos)

@@ -226,7 +226,9 @@ TEST_F(SwiftStoreTest, SizeMismatchesLeaveNothing) {
                                                             {3 * kSwiftMB, 4 * kSwiftMB},
                                                             {4 * kSwiftMB, 3 * kSwiftMB}}) {
     SCOPED_TRACE(std::to_string(actual) + " bytes declared as " + std::to_string(declared));
-    const Error e = CatchError([&] { add(*r, random_id("bad-"), bytes_of(actual, 3), declared); });
+    const Error e = CatchError([&, actual = actual, declared = declared] {
+      add(*r, random_id("bad-"), bytes_of(actual, 3), declared);
+    });
     EXPECT_EQ(e.kind(), ErrorKind::kInvalid) << e.message();
     EXPECT_TRUE(raw_->list(container_).empty());
   }

@@ -142,3 +142,59 @@ TEST_F(LegacyRegistryTest, FailedAddConfigurationDisablesAddOnly) {
 
 }  // namespace
 }  // namespace glance_store
+
+namespace glance_store {
+namespace {
+
+// Malformed values are refused when the configuration is loaded, naming the section and the
+// option, and a refused configuration creates nothing.
+TEST(MalformedValueTest, IsBadStoreConfigurationNamingTheOptionAndCreatesNothing) {
+  testing::TempDir dir;
+  const std::string long_component(256, 'x');
+  struct Case {
+    std::string text;
+    std::string option;
+  };
+  const std::vector<Case> cases = {
+      {"stores = file\nfilesystem_store_datadir = " + dir.path() + "/" + long_component + "/img\n",
+       "[glance_store] filesystem_store_datadir"},
+      {"stores = file\nfilesystem_store_datadirs = " + dir.path() + "/" + long_component + ":1\n",
+       "[glance_store] filesystem_store_datadirs"},
+      {"stores = s3\ndefault_store = s3\ns3_store_host = http://127.0.0.1:1\n"
+       "s3_store_access_key = a\ns3_store_secret_key = b\ns3_store_bucket = c\n"
+       "s3_store_bucket_url_format = sideways\n",
+       "[glance_store] s3_store_bucket_url_format"},
+      {"stores = file\ndefault_store = swift\nfilesystem_store_datadir = " + dir.path() + "/d\n",
+       "[glance_store] default_store"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    const Error e =
+        CatchError([&] { StoreRegistry::create(ConfigFile::parse("[glance_store]\n" + c.text)); });
+    EXPECT_THAT(e, HasKind(ErrorKind::kBadStoreConfiguration));
+    EXPECT_THAT(e.message(), HasSubstr(c.option));
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "a refused configuration created files";
+  }
+}
+
+}  // namespace
+}  // namespace glance_store
+
+namespace glance_store {
+namespace {
+
+// A legacy default naming a listed store we do not build (rbd, the most common one) still
+// loads: the other stores stay usable, and only adds to the default fail, when tried.
+TEST(LegacyDefaultTest, AListedStoreWeDoNotBuildIsAValidDefault) {
+  testing::TempDir dir;
+  const auto registry = StoreRegistry::create(
+      ConfigFile::parse("[glance_store]\nstores = rbd, file\ndefault_store = rbd\n"
+                        "filesystem_store_datadir = " +
+                        dir.path() + "/images\n"));
+  MemoryInputStream in("abc");
+  const AddResult added = registry->add("img", in, 3, "sha256", "file");
+  EXPECT_EQ(registry->get_size(added.location), 3U);
+}
+
+}  // namespace
+}  // namespace glance_store
