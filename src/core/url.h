@@ -40,6 +40,12 @@ std::string percent_unquote(std::string_view s);
 /// would break the URI are encoded (`%` `:` `@` `#` `?`, and `/` with `encode_slash`).
 std::string quote_credential(std::string_view s, bool encode_slash);
 
+/// An empty, "." or ".." path segment: names no object (a request path with it would address
+/// the container, bucket or service above).
+inline bool names_no_object(std::string_view segment) {
+  return segment.empty() || segment == "." || segment == "..";
+}
+
 /// Where requests to `url` go, for comparing two URLs: `scheme://host:port`, lower-cased, with
 /// the scheme's default port filled in (80 for http, 443 for https), without credentials or
 /// path. A URL without a scheme is read as http.

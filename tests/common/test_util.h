@@ -11,9 +11,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "glance_store/error.h"
@@ -110,5 +113,39 @@ class SmallTmpfs {
   TempDir dir_;
   bool mounted_ = false;
 };
+
+/// Adds `inputs[i]` under one id from one thread each, all at once (`add(i)` does one), and
+/// expects each add to succeed or be a Duplicate. Returns the index of the one that succeeded
+/// and its result; fails the test unless exactly one did.
+template <typename Result>
+std::optional<std::pair<int, Result>> the_one_that_won(int adds,
+                                                       const std::function<Result(int)>& add) {
+  std::vector<std::optional<Result>> results(static_cast<std::size_t>(adds));
+  std::vector<std::optional<Error>> errors(static_cast<std::size_t>(adds));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < adds; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        results[i] = add(i);
+      } catch (const Error& e) {
+        errors[i] = e;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::optional<std::pair<int, Result>> won;
+  int winners = 0;
+  for (int i = 0; i < adds; ++i) {
+    if (results[i]) {
+      ++winners;
+      won.emplace(i, *results[i]);
+    } else {
+      EXPECT_EQ(errors[i]->kind(), ErrorKind::kDuplicate) << errors[i]->message();
+    }
+  }
+  EXPECT_EQ(winners, 1) << "adds of one id that reported success";
+  if (winners != 1) return std::nullopt;
+  return won;
+}
 
 }  // namespace glance_store::test_common

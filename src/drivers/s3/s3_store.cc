@@ -131,10 +131,7 @@ class S3Store final : public Store {
   static const S3Location& as_s3(const StoreLocation& location) {
     const auto* loc = dynamic_cast<const S3Location*>(&location);
     if (loc == nullptr) throw Error(ErrorKind::kBadStoreUri, "not an S3 location");
-    const auto names_nothing = [](const std::string& name) {
-      return name.empty() || name == "." || name == "..";
-    };
-    if (names_nothing(loc->bucket()) || names_nothing(loc->key())) {
+    if (internal::names_no_object(loc->bucket()) || internal::names_no_object(loc->key())) {
       throw Error(ErrorKind::kBadStoreUri,
                   "The S3 location names no object: its bucket and key must not be empty, '.' "
                   "or '..'");

@@ -28,10 +28,7 @@ constexpr std::uint32_t kCapabilities =
 const SwiftLocation& as_swift(const StoreLocation& location) {
   const auto* loc = dynamic_cast<const SwiftLocation*>(&location);
   if (loc == nullptr) throw Error(ErrorKind::kBadStoreUri, "not a Swift location");
-  const auto names_nothing = [](const std::string& name) {
-    return name.empty() || name == "." || name == "..";
-  };
-  if (names_nothing(loc->container()) || names_nothing(loc->object())) {
+  if (internal::names_no_object(loc->container()) || internal::names_no_object(loc->object())) {
     throw Error(ErrorKind::kBadStoreUri,
                 "The Swift location names no object: its container and object names must not be "
                 "empty, '.' or '..'");

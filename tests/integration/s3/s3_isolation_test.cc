@@ -95,33 +95,13 @@ TEST_P(S3IsolationTest, ConcurrentAddsOfOneIdLeaveOneWholeImageAndOneSuccess) {
     constexpr int kAdds = 8;
     std::vector<std::string> inputs;
     for (int i = 0; i < kAdds; ++i) inputs.push_back(bytes_of(size, size + i));
-    std::vector<std::optional<AddResult>> results(kAdds);
-    std::vector<std::optional<Error>> errors(kAdds);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kAdds; ++i) {
-      threads.emplace_back([&, i] {
-        try {
-          results[i] = add(*r, id, inputs[i]);
-        } catch (const Error& e) {
-          errors[i] = e;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    std::vector<int> winners;
-    for (int i = 0; i < kAdds; ++i) {
-      if (results[i]) {
-        winners.push_back(i);
-      } else {
-        EXPECT_EQ(errors[i]->kind(), ErrorKind::kDuplicate) << errors[i]->message();
-      }
-    }
-    ASSERT_EQ(winners.size(), 1U);
-    const AddResult& won = *results[winners[0]];
-    EXPECT_TRUE(read_all(*r->get(won.location).stream) == inputs[winners[0]]);
+    const auto won = test_common::the_one_that_won<AddResult>(
+        kAdds, [&](int i) { return add(*r, id, inputs[i]); });
+    ASSERT_TRUE(won);
+    EXPECT_TRUE(read_all(*r->get(won->second.location).stream) == inputs[won->first]);
     EXPECT_EQ(raw_->keys("glance-it", id), std::vector<std::string>{id});
     for (const auto& k : raw_->uploads_in_progress("glance-it")) EXPECT_NE(k, id);
-    r->remove(won.location);
+    r->remove(won->second.location);
   }
 }
 

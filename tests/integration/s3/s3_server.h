@@ -64,14 +64,7 @@ class RawS3 {
     op.query = {{"uploads", ""}};
     const net::Response response = client_.send(endpoint_, op);
     EXPECT_EQ(response.status, 200) << response.body;
-    std::vector<std::string> keys;
-    std::size_t at = 0;
-    while ((at = response.body.find("<Key>", at)) != std::string::npos) {
-      const std::size_t end = response.body.find("</Key>", at);
-      keys.push_back(response.body.substr(at + 5, end - at - 5));
-      at = end;
-    }
-    return keys;
+    return keys_in(response.body);
   }
   /// The keys of `bucket` that start with `prefix` (one page: the tests keep them few).
   std::vector<std::string> keys(const std::string& bucket, const std::string& prefix) {
@@ -79,13 +72,7 @@ class RawS3 {
     op.query = {{"prefix", prefix}};
     const net::Response response = client_.send(endpoint_, op);
     EXPECT_EQ(response.status, 200) << response.body;
-    std::vector<std::string> keys;
-    std::size_t at = 0;
-    while ((at = response.body.find("<Key>", at)) != std::string::npos) {
-      const std::size_t end = response.body.find("</Key>", at);
-      keys.push_back(response.body.substr(at + 5, end - at - 5));
-      at = end;
-    }
+    std::vector<std::string> keys = keys_in(response.body);
     std::sort(keys.begin(), keys.end());
     return keys;
   }
@@ -94,6 +81,18 @@ class RawS3 {
   }
 
  private:
+  // Every <Key> of a listing.
+  static std::vector<std::string> keys_in(const std::string& body) {
+    std::vector<std::string> keys;
+    std::size_t at = 0;
+    while ((at = body.find("<Key>", at)) != std::string::npos) {
+      const std::size_t end = body.find("</Key>", at);
+      keys.push_back(body.substr(at + 5, end - at - 5));
+      at = end;
+    }
+    return keys;
+  }
+
   S3Client client_;
   Endpoint endpoint_;
 };

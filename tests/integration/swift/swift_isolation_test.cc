@@ -122,32 +122,13 @@ TEST_F(SwiftIsolationTest, ConcurrentAddsOfOneIdLeaveExactlyOneWholeImage) {
     constexpr int kAdds = 8;
     std::vector<std::string> inputs;
     for (int i = 0; i < kAdds; ++i) inputs.push_back(bytes_of(size, size + i));
-    std::vector<std::optional<AddResult>> results(kAdds);
-    std::vector<std::optional<Error>> errors(kAdds);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kAdds; ++i) {
-      threads.emplace_back([&, i] {
-        try {
-          results[i] = add(*r, id, inputs[i]);
-        } catch (const Error& e) {
-          errors[i] = e;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    std::vector<int> winners;
-    for (int i = 0; i < kAdds; ++i) {
-      if (results[i]) {
-        winners.push_back(i);
-      } else {
-        EXPECT_EQ(errors[i]->kind(), ErrorKind::kDuplicate) << errors[i]->message();
-      }
-    }
-    ASSERT_EQ(winners.size(), 1U) << "adds that reported success: " << winners.size();
-    const std::string location = results[winners[0]]->location;
+    const auto won = test_common::the_one_that_won<AddResult>(
+        kAdds, [&](int i) { return add(*r, id, inputs[i]); });
+    ASSERT_TRUE(won);
+    const std::string location = won->second.location;
     const std::string stored = read_all(*r->get(location).stream);
-    EXPECT_TRUE(stored == inputs[winners[0]]) << "the winner's input is not what is stored";
-    EXPECT_EQ(results[winners[0]]->checksum, md5(stored));
+    EXPECT_TRUE(stored == inputs[won->first]) << "the winner's input is not what is stored";
+    EXPECT_EQ(won->second.checksum, md5(stored));
     std::vector<std::string> left = sorted(raw_->list(container_));
     const bool segmented = size > 2 * kSwiftMB;
     const std::string prefix = segmented ? segment_prefix(*raw_, container_, id) : "";
