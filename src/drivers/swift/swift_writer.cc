@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include "core/log.h"
@@ -17,6 +18,16 @@
 
 namespace glance_store::swift {
 namespace {
+
+std::string hex(std::span<const unsigned char> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0xF];
+  }
+  return out;
+}
 
 // A spooled part is read back for its md5 (from the page cache, in pieces) before the PUT.
 std::string md5_hex(const internal::Part& part) {
@@ -31,13 +42,7 @@ std::string md5_hex(const internal::Part& part) {
     EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
   });
   EVP_DigestFinal_ex(ctx.get(), digest.data(), &size);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char c : digest) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xF];
-  }
-  return out;
+  return hex(digest);
 }
 
 std::string unquote(std::string_view etag) {
@@ -53,13 +58,7 @@ std::string new_add_token() {
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
     throw Error(ErrorKind::kBackendException, "Failed to add object to Swift: no random bytes");
   }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char c : bytes) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xF];
-  }
-  return out;
+  return hex(bytes);
 }
 
 std::string segment_name(const std::string& prefix, std::uint64_t index) {
