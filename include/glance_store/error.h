@@ -38,6 +38,11 @@ enum class ErrorKind : int {
   /// Ours: the bytes did not hash to the digests the caller expected (a copy or an add with
   /// ExpectedDigests, `get --checksum`); nothing was committed.
   kChecksumMismatch = 25,
+  /// An image cannot be deleted while it has snapshots other than its own (RBD).
+  kHasSnapshot = 26,
+  /// An image cannot be deleted while something outside Glance uses it: a clone of its
+  /// snapshot, or another client that has it open (RBD).
+  kInUseByStore = 27,
 };
 
 /// Every kind, in numeric order (for listings such as `glance-store --help`).
@@ -68,6 +73,8 @@ inline constexpr ErrorKind kAllErrorKinds[] = {
     ErrorKind::kUnsupportedBackend,
     ErrorKind::kDriverLoadFailure,
     ErrorKind::kChecksumMismatch,
+    ErrorKind::kHasSnapshot,
+    ErrorKind::kInUseByStore,
 };
 
 /// glance_store's class name of a kind, e.g. "NotFound".

@@ -11,7 +11,7 @@ struct KindInfo {
 };
 
 // Indexed by ErrorKind's value; the texts are glance_store's templates (ChecksumMismatch is ours).
-constexpr std::array<KindInfo, 26> kKinds = {{
+constexpr std::array<KindInfo, 28> kKinds = {{
     {"NotFound", "Image %(image)s not found"},
     {"Duplicate", "Image %(image)s already exists"},
     {"Invalid", "Data supplied was not valid."},
@@ -43,6 +43,10 @@ constexpr std::array<KindInfo, 26> kKinds = {{
     {"UnsupportedBackend", ""},
     {"DriverLoadFailure", "Driver %(driver_name)s could not be loaded."},
     {"ChecksumMismatch", "The image's %(algo)s is %(actual)s, expected %(expected)s."},
+    {"HasSnapshot", "The image cannot be deleted because it has snapshot(s)."},
+    {"InUseByStore",
+     "The image cannot be deleted because it is in use through the backend store outside of "
+     "Glance."},
 }};
 
 const KindInfo& info(ErrorKind kind) { return kKinds.at(static_cast<std::size_t>(kind)); }

@@ -65,12 +65,13 @@ struct TypeSchemes {
   std::vector<std::string> schemes;
 };
 
-const std::array<TypeSchemes, 4>& type_table() {
-  static const std::array<TypeSchemes, 4> kTable = {{
+const std::array<TypeSchemes, 5>& type_table() {
+  static const std::array<TypeSchemes, 5> kTable = {{
       {"file", {"file", "filesystem"}},
       {"http", {"http", "https"}},
       {"s3", {"s3", "s3+http", "s3+https"}},
       {"swift", {"swift+https", "swift", "swift+http", "swift+config"}},
+      {"rbd", {"rbd"}},
   }};
   return kTable;
 }

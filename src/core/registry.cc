@@ -5,6 +5,9 @@
 #include "drivers/http/http.h"
 #include "drivers/s3/s3.h"
 #include "drivers/swift/swift.h"
+#ifdef GLANCE_STORE_WITH_RBD
+#include "drivers/rbd/rbd.h"
+#endif
 #include "glance_store/backend.h"
 #include "glance_store/error.h"
 
@@ -56,7 +59,10 @@ std::unique_ptr<Store> make_store(const std::string& type, OptionReader reader,
   if (type == "s3") return s3::make_s3_store(std::move(reader), backend_id);
   if (type == "swift") return swift::make_swift_store(std::move(reader), backend_id);
   if (type == "http") return http::make_http_store(std::move(reader), backend_id);
-  return nullptr;  // rbd, cinder and vmware are not part of this library
+#ifdef GLANCE_STORE_WITH_RBD
+  if (type == "rbd") return rbd::make_rbd_store(std::move(reader), backend_id);
+#endif
+  return nullptr;  // cinder and vmware are not part of this library (rbd: only when built)
 }
 
 Error unavailable(const std::string& name, const std::string& type) {
@@ -78,6 +84,9 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
   for (const char* scheme : {"http", "https"}) {
     registry->all_schemes_.add(scheme, http::parse_http_location);
   }
+#ifdef GLANCE_STORE_WITH_RBD
+  registry->all_schemes_.add("rbd", rbd::parse_rbd_location);
+#endif
 
   // The stores read their options again whenever they are reconfigured: they share this copy.
   auto shared_config = std::make_shared<const ConfigFile>(config);
@@ -148,7 +157,7 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     const auto& def = config.values(std::string(kLegacyGroup), "default_store");
     registry->default_name_ = def.empty() || def.back().empty() ? "file" : def.back();
     // A default named explicitly must be a type of `stores` (a store type or one of its
-    // schemes; rbd, cinder and vmware included, which we list but do not build): found out now.
+    // schemes; cinder and vmware included, which we list but do not build): found out now.
     if (!def.empty() && !def.back().empty()) {
       std::string type = normalise_store_type(def.back());
       if (type.empty()) type = std::string(type_of_scheme(def.back()));

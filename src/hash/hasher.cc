@@ -4,6 +4,7 @@
 #include <cctype>
 #include <memory>
 
+#include "core/hex.h"
 #include "glance_store/error.h"
 #include "glance_store/hashing.h"
 
@@ -60,14 +61,7 @@ class EvpHasher final : public Hasher {
     if (EVP_DigestFinal_ex(ctx_.get(), digest.data(), &len) != 1) {
       throw Error(ErrorKind::kBackendException, "digest finalisation failed");
     }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(std::size_t{2} * len);
-    for (unsigned int i = 0; i < len; ++i) {
-      out += kHex[digest[i] >> 4];
-      out += kHex[digest[i] & 0xF];
-    }
-    return out;
+    return internal::to_hex({digest.data(), len});
   }
 
   std::string_view algorithm() const override { return name_; }

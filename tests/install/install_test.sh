@@ -15,6 +15,11 @@ cmake -S "$source_dir" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$work/prefix"
 cmake --build "$work/cmake-build" >/dev/null
 out=$("$work/cmake-build/consumer" file:///var/lib/glance/images/x)
 [ "$out" = "file:///var/lib/glance/images/x" ] || { echo "cmake consumer printed: $out"; exit 1; }
+# The RBD driver's libraries (librbd, librados) come with the package's link interface.
+if grep -q '^GLANCE_STORE_WITH_RBD:BOOL=ON' "$build_dir/CMakeCache.txt"; then
+  out=$("$work/cmake-build/consumer" rbd://f/images/a%3Ab/snap)
+  [ "$out" = "rbd://f/images/a%3Ab/snap" ] || { echo "cmake consumer printed: $out"; exit 1; }
+fi
 
 pc_dir=$(dirname "$(find "$work/prefix" -name glance_store.pc | head -1)")
 flags=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs glance_store)

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/part_uploader.h"
 #include "net/transfer.h"
@@ -27,15 +28,7 @@ Md5 md5_of(std::span<const std::byte> data) {
   return out;
 }
 
-std::string hex(std::span<const unsigned char> data) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char c : data) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xF];
-  }
-  return out;
-}
+using internal::to_hex;
 
 std::string base64(const Md5& digest) {
   unsigned char out[32];
@@ -138,8 +131,8 @@ void put_whole(const UploadTarget& t, std::span<const std::byte> body) {
   const net::Response response = send_or_throw(t, put, "PUT");
   if (response.status != 200) throw failure_error(t, response, "PUT");
   const std::string* etag = response.header("etag");
-  check_etag(t, etag ? *etag : "", hex(digest));
-  confirm_stored(t, hex(digest), std::chrono::steady_clock::now() - started);
+  check_etag(t, etag ? *etag : "", to_hex(digest));
+  confirm_stored(t, to_hex(digest), std::chrono::steady_clock::now() - started);
 }
 
 class StreamingPutWriter final : public ImageWriter {
@@ -286,7 +279,7 @@ class MultipartWriter final : public ImageWriter {
                   add_failed(target_) + ": " + step + ": the server returned no ETag");
     }
     const std::string plain = unquote(*etag);
-    if (plain.size() == 32 && plain != hex(digest)) {
+    if (plain.size() == 32 && plain != to_hex(digest)) {
       throw Error(ErrorKind::kBackendException, add_failed(target_) + ": " + step +
                                                     ": the server's ETag does not match the md5 "
                                                     "of the data sent");
@@ -312,7 +305,7 @@ class MultipartWriter final : public ImageWriter {
     const auto started = std::chrono::steady_clock::now();
     const net::Response response = send_or_throw(target_, finish, "completing the upload");
     const std::string expected =
-        hex(md5_of(std::as_bytes(std::span(all_md5s)))) + "-" + std::to_string(uploaded_.size());
+        to_hex(md5_of(std::as_bytes(std::span(all_md5s)))) + "-" + std::to_string(uploaded_.size());
     // A Complete can fail after its 200 status line: the error is then in the body. A retried
     // Complete whose first attempt went through finds no upload any more: the object decides.
     const S3Failure failure = parse_failure(response.status, response.body);

@@ -7,18 +7,10 @@
 #include <array>
 #include <ctime>
 
+#include "core/hex.h"
+
 namespace glance_store::s3 {
 namespace {
-
-std::string hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size * 2, '0');
-  for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0xF];
-  }
-  return out;
-}
 
 using Mac = std::array<unsigned char, 32>;
 
@@ -84,7 +76,7 @@ std::string sha256_hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return hex(digest, size);
+  return internal::to_hex({digest, size});
 }
 
 std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& query) {
@@ -128,7 +120,7 @@ std::string authorization(const SigningKey& key, const CanonicalRequest& request
   const Mac signature = hmac(view(signing_key), string_to_sign);
   return "AWS4-HMAC-SHA256 Credential=" + key.access_key + "/" + scope +
          ", SignedHeaders=" + canonical_headers(request.headers).signed_names +
-         ", Signature=" + hex(signature.data(), signature.size());
+         ", Signature=" + internal::to_hex(signature);
 }
 
 std::string amz_date_now() {

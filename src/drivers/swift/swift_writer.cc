@@ -1,7 +1,6 @@
 #include "drivers/swift/swift_writer.h"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <array>
 #include <chrono>
@@ -11,6 +10,7 @@
 #include <span>
 #include <thread>
 
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/part_uploader.h"
 #include "core/url.h"
@@ -19,15 +19,7 @@
 namespace glance_store::swift {
 namespace {
 
-std::string hex(std::span<const unsigned char> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char c : bytes) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xF];
-  }
-  return out;
-}
+using internal::to_hex;
 
 // A spooled part is read back for its md5 (from the page cache, in pieces) before the PUT.
 std::string md5_hex(const internal::Part& part) {
@@ -42,7 +34,7 @@ std::string md5_hex(const internal::Part& part) {
     EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
   });
   EVP_DigestFinal_ex(ctx.get(), digest.data(), &size);
-  return hex(digest);
+  return to_hex(digest);
 }
 
 std::string unquote(std::string_view etag) {
@@ -50,15 +42,6 @@ std::string unquote(std::string_view etag) {
     etag = etag.substr(1, etag.size() - 2);
   }
   return std::string(etag);
-}
-
-// 128 random bits in hex: what keeps one add's segments apart from every other add's.
-std::string new_add_token() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    throw Error(ErrorKind::kBackendException, "Failed to add object to Swift: no random bytes");
-  }
-  return hex(bytes);
 }
 
 std::string segment_name(const std::string& prefix, std::uint64_t index) {
@@ -215,7 +198,7 @@ class SegmentedWriter final : public ImageWriter {
   SegmentedWriter(UploadTarget target, std::uint64_t segment_size, std::size_t parallel,
                   const std::optional<std::string>& spool_dir)
       : target_(std::move(target)),
-        prefix_(target_.object + "/" + new_add_token() + "/"),
+        prefix_(target_.object + "/" + internal::random_token() + "/"),
         segments_(
             parallel, [segment_size](std::uint64_t) { return segment_size; }, [](std::uint64_t) {},
             [this](std::uint64_t index, const internal::Part& part) { put_segment(index, part); },

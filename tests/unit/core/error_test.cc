@@ -68,6 +68,11 @@ const KindCase kKindCases[] = {
      "Driver %(driver_name)s could not be loaded."},
     {ErrorKind::kChecksumMismatch, "ChecksumMismatch",
      "The image's %(algo)s is %(actual)s, expected %(expected)s."},
+    {ErrorKind::kHasSnapshot, "HasSnapshot",
+     "The image cannot be deleted because it has snapshot(s)."},
+    {ErrorKind::kInUseByStore, "InUseByStore",
+     "The image cannot be deleted because it is in use through the backend store outside of "
+     "Glance."},
 };
 
 class ErrorKindTest : public ::testing::TestWithParam<KindCase> {};
@@ -111,6 +116,8 @@ TEST(ErrorKindListTest, NumericValuesAreStable) {
   EXPECT_EQ(static_cast<int>(ErrorKind::kStoreAddDisabled), 12);
   EXPECT_EQ(static_cast<int>(ErrorKind::kDriverLoadFailure), 24);
   EXPECT_EQ(static_cast<int>(ErrorKind::kChecksumMismatch), 25);
+  EXPECT_EQ(static_cast<int>(ErrorKind::kHasSnapshot), 26);
+  EXPECT_EQ(static_cast<int>(ErrorKind::kInUseByStore), 27);
 }
 
 // EX-03..EX-05.

@@ -1,0 +1,129 @@
+#include "drivers/rbd/rbd_reader.h"
+
+#include <cstring>
+#include <deque>
+#include <rbd/librbd.hpp>
+
+#include "drivers/rbd/rbd_errors.h"
+
+namespace glance_store::rbd {
+namespace {
+
+void open_read_only(const ReadTarget& target, librbd::Image& image) {
+  librbd::RBD rbd;
+  const int r = rbd.open_read_only(target.cluster->pool(target.pool), image, target.image.c_str(),
+                                   target.snapshot ? target.snapshot->c_str() : nullptr);
+  if (r == -ENOENT) {
+    throw Error(ErrorKind::kNotFound, "RBD image " + target.image +
+                                          (target.snapshot ? "@" + *target.snapshot : "") +
+                                          " does not exist");
+  }
+  check(r, "Failed to open RBD image " + target.image);
+}
+
+class ImageStream final : public InputStream {
+ public:
+  ImageStream(const ReadTarget& target, std::uint64_t offset, std::optional<std::uint64_t> length)
+      : cluster_(target.cluster),
+        name_(target.image),
+        piece_size_(target.piece_size),
+        in_flight_max_(target.in_flight) {
+    open_read_only(target, image_);
+    std::uint64_t size = 0;
+    check(image_.size(&size), "Failed to get the size of RBD image " + name_);
+    next_offset_ = std::min(offset, size);
+    end_ = length ? next_offset_ + std::min(*length, size - next_offset_) : size;
+    total_ = end_ - next_offset_;
+    while (pending_.size() < in_flight_max_ && next_offset_ < end_) issue();
+  }
+
+  /// The bytes the stream delivers.
+  std::uint64_t length() const { return total_; }
+
+  ~ImageStream() override {
+    for (auto& piece : pending_) piece.completion->wait_for_complete();
+    for (auto& piece : pending_) piece.completion->release();
+    image_.close();
+  }
+
+  std::size_t read(std::span<std::byte> out) override {
+    while (current_.length() == position_) {
+      if (pending_.empty()) return 0;
+      take_oldest();
+    }
+    const std::size_t n = std::min<std::size_t>(out.size(), current_.length() - position_);
+    current_.begin(position_).copy(n, reinterpret_cast<char*>(out.data()));
+    position_ += n;
+    return n;
+  }
+
+ private:
+  struct Piece {
+    std::unique_ptr<ceph::bufferlist> data;
+    librbd::RBD::AioCompletion* completion;
+    std::uint64_t length;
+  };
+
+  void issue() {
+    const std::uint64_t length = std::min(piece_size_, end_ - next_offset_);
+    Piece piece{std::make_unique<ceph::bufferlist>(),
+                new librbd::RBD::AioCompletion(nullptr, nullptr), length};
+    const int r = image_.aio_read(next_offset_, length, *piece.data, piece.completion);
+    if (r < 0) {
+      piece.completion->release();
+      throw rbd_error(r, "Failed to read RBD image " + name_);
+    }
+    pending_.push_back(std::move(piece));
+    next_offset_ += length;
+  }
+
+  void take_oldest() {
+    Piece piece = std::move(pending_.front());
+    pending_.pop_front();
+    piece.completion->wait_for_complete();
+    const auto r = piece.completion->get_return_value();
+    piece.completion->release();
+    if (r < 0) throw rbd_error(static_cast<int>(r), "Failed to read RBD image " + name_);
+    if (static_cast<std::uint64_t>(r) != piece.length || piece.data->length() != piece.length) {
+      throw Error(ErrorKind::kBackendException, "Short read from RBD image " + name_ + ": " +
+                                                    std::to_string(r) + " of " +
+                                                    std::to_string(piece.length) + " bytes");
+    }
+    current_ = std::move(*piece.data);
+    position_ = 0;
+    if (next_offset_ < end_) issue();
+  }
+
+  std::shared_ptr<Cluster> cluster_;  // outlives the image
+  std::string name_;
+  librbd::Image image_;
+  std::uint64_t piece_size_;
+  std::size_t in_flight_max_;
+  std::uint64_t next_offset_ = 0;
+  std::uint64_t end_ = 0;
+  std::uint64_t total_ = 0;
+  std::deque<Piece> pending_;
+  ceph::bufferlist current_;
+  std::size_t position_ = 0;
+};
+
+}  // namespace
+
+std::uint64_t image_size(const ReadTarget& target) {
+  librbd::Image image;
+  open_read_only(target, image);
+  std::uint64_t size = 0;
+  check(image.size(&size), "Failed to get the size of RBD image " + target.image);
+  return size;
+}
+
+GetResult open_image_stream(const ReadTarget& target, std::uint64_t offset,
+                            std::optional<std::uint64_t> length) {
+  auto stream = std::make_unique<ImageStream>(target, offset, length);
+  GetResult result;
+  result.size = stream->length();
+  result.stream = std::move(stream);
+  return result;
+}
+
+}  // namespace glance_store::rbd

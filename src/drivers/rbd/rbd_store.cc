@@ -1,0 +1,242 @@
+#include <unistd.h>
+
+#include <mutex>
+#include <rbd/librbd.hpp>
+
+#include "core/log.h"
+#include "drivers/rbd/rbd.h"
+#include "drivers/rbd/rbd_cluster.h"
+#include "drivers/rbd/rbd_errors.h"
+#include "drivers/rbd/rbd_location.h"
+#include "drivers/rbd/rbd_options.h"
+#include "drivers/rbd/rbd_reader.h"
+#include "drivers/rbd/rbd_writer.h"
+
+namespace glance_store::rbd {
+namespace {
+
+constexpr std::uint32_t kCapabilities =
+    bits(Capability::kReadRandom) | bits(Capability::kWriteAccess);
+// Image names are keys of the pool's directory object; ours also carry the add's suffix.
+constexpr std::size_t kMaxImageIdLength = 1024;
+
+Error image_not_found(std::string_view image) {
+  return {ErrorKind::kNotFound, "RBD image " + std::string(image) + " does not exist"};
+}
+
+class RbdStore final : public Store {
+ public:
+  RbdStore(OptionReader options, std::string backend_id)
+      : Store(std::move(options), std::move(backend_id), {"rbd"}, kCapabilities) {}
+
+  std::string_view type() const override { return "rbd"; }
+  std::string_view config_name() const override { return "rbd"; }
+
+  std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const override {
+    return RbdLocation::parse(uri);
+  }
+
+  // The cluster's fsid once connected; before, the one ceph.conf names (so listing the
+  // stores never waits on the cluster).
+  std::string url_prefix() const override {
+    std::string fsid = configured_fsid_;
+    {
+      std::lock_guard lock(mutex_);
+      if (cluster_) fsid = cluster_->fsid();
+    }
+    return fsid.empty() ? "rbd://" : rbd_url_prefix(fsid, options_.pool);
+  }
+
+ protected:
+  void configure_add() override {
+    RbdOptions options = RbdOptions::read(this->options());
+    {
+      std::lock_guard lock(mutex_);
+      options_ = options;
+      cluster_.reset();  // the next operation connects with the new options
+    }
+    configured_fsid_ = configured_fsid(options);
+    if (!options.ceph_conf.empty() && ::access(options.ceph_conf.c_str(), R_OK) != 0) {
+      throw bad_store_configuration_error(
+          "rbd",
+          "Cannot read rbd_store_ceph_conf " + options.ceph_conf + ": " + std::strerror(errno));
+    }
+  }
+
+  GetResult do_get(const StoreLocation& location, std::uint64_t offset,
+                   std::optional<std::uint64_t> length,
+                   const RequestContext* /*context*/) override {
+    return open_image_stream(read_target(as_rbd(location)), offset, length);
+  }
+
+  std::uint64_t do_get_size(const StoreLocation& location,
+                            const RequestContext* /*context*/) override {
+    return image_size(read_target(as_rbd(location)));
+  }
+
+  void do_remove(const StoreLocation& location, const RequestContext* /*context*/) override {
+    const auto& loc = as_rbd(location);
+    auto cluster = connected();
+    librados::IoCtx& io = cluster->pool(loc.pool().value_or(options_.pool));
+    const std::string& name = loc.image();
+    const bool own_snapshot = refuse_busy_or_snapshotted(io, loc);
+    librbd::RBD rbd;
+    if (own_snapshot) remove_snapshot(io, name, *loc.snapshot());
+    const int r = rbd.remove(io, name.c_str());
+    if (r == 0) {
+      io.remove(commit_lock_object(name));  // when an add of ours made it
+      return;
+    }
+    // Opened or snapshotted since the checks: the image stays as it was, snapshot protected.
+    if (own_snapshot) restore_snapshot(io, name, *loc.snapshot());
+    if (r == -ENOENT) throw image_not_found(name);
+    throw rbd_error(r, "Failed to remove RBD image " + name);
+  }
+
+  std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size,
+                                         const RequestContext* /*context*/) override {
+    if (image_id.size() > kMaxImageIdLength) {
+      throw Error(ErrorKind::kInvalid, "Invalid image id: it is longer than " +
+                                           std::to_string(kMaxImageIdLength) + " bytes");
+    }
+    WriteTarget target;
+    target.cluster = connected();
+    target.pool = options_.pool;
+    target.image = std::string(image_id);
+    target.size = size;
+    target.order = options_.order();
+    target.thin_provisioning = options_.thin_provisioning;
+    target.max_in_flight = pipeline_options().buffer_count;
+    {
+      librbd::RBD rbd;
+      librbd::Image existing;
+      const int r = rbd.open_read_only(target.cluster->pool(target.pool), existing,
+                                       target.image.c_str(), nullptr);
+      if (r == 0)
+        throw Error(ErrorKind::kDuplicate, "RBD image " + target.image + " already exists");
+      if (r != -ENOENT) check(r, "Failed to look for RBD image " + target.image);
+    }
+    return make_rbd_writer(std::move(target));
+  }
+
+ private:
+  static const RbdLocation& as_rbd(const StoreLocation& location) {
+    const auto* loc = dynamic_cast<const RbdLocation*>(&location);
+    if (loc == nullptr) throw Error(ErrorKind::kBadStoreUri, "not an RBD location");
+    return *loc;
+  }
+
+  std::shared_ptr<Cluster> connected() {
+    std::lock_guard lock(mutex_);
+    if (!cluster_) cluster_ = Cluster::connect(options_);
+    return cluster_;
+  }
+
+  ReadTarget read_target(const RbdLocation& loc) {
+    ReadTarget target;
+    target.cluster = connected();
+    target.pool = loc.pool().value_or(options_.pool);
+    target.image = loc.image();
+    target.snapshot = loc.snapshot();
+    target.piece_size = std::min<std::uint64_t>(options_.chunk_bytes(), 4 << 20);
+    target.in_flight = static_cast<std::size_t>(options_.read_concurrency);
+    return target;
+  }
+
+  // Everything that keeps an image from being deleted, found before anything changes (glance
+  // removes the snapshot first and fails afterwards). Returns whether the location's snapshot
+  // exists.
+  static bool refuse_busy_or_snapshotted(librados::IoCtx& io, const RbdLocation& loc) {
+    const std::string& name = loc.image();
+    librbd::RBD rbd;
+    librbd::Image image;  // read-only: it adds no watcher of its own
+    const int r = rbd.open_read_only(io, image, name.c_str(), nullptr);
+    if (r == -ENOENT) throw image_not_found(name);
+    check(r, "Failed to open RBD image " + name);
+    std::vector<librbd::snap_info_t> snaps;
+    check(image.snap_list(snaps), "Failed to list the snapshots of RBD image " + name);
+    bool own = false;
+    std::string others;
+    for (const auto& snap : snaps) {
+      if (loc.snapshot() && snap.name == *loc.snapshot()) {
+        own = true;
+      } else {
+        others += (others.empty() ? "" : ", ") + snap.name;
+      }
+    }
+    if (!others.empty()) {
+      throw Error(
+          ErrorKind::kHasSnapshot,
+          "RBD image " + name + " cannot be deleted: it has other snapshots (" + others + ")");
+    }
+    if (own) {
+      check(image.snap_set(loc.snapshot()->c_str()), "Failed to open the snapshot of " + name);
+      std::vector<librbd::linked_image_spec_t> children;
+      check(image.list_children3(&children), "Failed to list the clones of RBD image " + name);
+      if (!children.empty()) {
+        throw Error(ErrorKind::kInUseByStore,
+                    "RBD image " + name + " cannot be deleted: its snapshot has " +
+                        std::to_string(children.size()) + " clone(s), e.g. " +
+                        children.front().pool_name + "/" + children.front().image_name);
+      }
+      check(image.snap_set(nullptr), "Failed to open RBD image " + name);
+    }
+    std::list<librbd::image_watcher_t> watchers;
+    check(image.list_watchers(watchers), "Failed to list the clients of RBD image " + name);
+    if (!watchers.empty()) {
+      throw Error(ErrorKind::kInUseByStore,
+                  "RBD image " + name + " cannot be deleted: " + std::to_string(watchers.size()) +
+                      " client(s) have it open, e.g. " + watchers.front().addr);
+    }
+    return own;
+  }
+
+  static void remove_snapshot(librados::IoCtx& io, const std::string& name,
+                              const std::string& snap) {
+    librbd::RBD rbd;
+    librbd::Image image;
+    check(rbd.open(io, image, name.c_str()), "Failed to open RBD image " + name);
+    const int r = image.snap_unprotect(snap.c_str());
+    // EINVAL: not protected (glance's own removal may have stopped half-way), which is fine.
+    if (r < 0 && r != -EINVAL) throw rbd_error(r, "Failed to unprotect the snapshot of " + name);
+    const int removed = image.snap_remove(snap.c_str());
+    if (removed < 0 && removed != -ENOENT) {
+      if (r == 0) image.snap_protect(snap.c_str());
+      throw rbd_error(removed, "Failed to remove the snapshot of " + name);
+    }
+  }
+
+  // The image was not removed after all: give it back the protected snapshot it had. Its data
+  // is unchanged since the add's snapshot, so the new one holds the same bytes.
+  static void restore_snapshot(librados::IoCtx& io, const std::string& name,
+                               const std::string& snap) {
+    librbd::RBD rbd;
+    librbd::Image image;
+    int r = rbd.open(io, image, name.c_str());
+    if (r == 0) r = image.snap_create(snap.c_str());
+    if (r == 0) r = image.snap_protect(snap.c_str());
+    if (r < 0) {
+      internal::logger()->error(
+          "RBD image {} was not removed, and its snapshot {} could not be "
+          "restored: {}",
+          name, snap, std::strerror(-r));
+    }
+  }
+
+  mutable std::mutex mutex_;
+  RbdOptions options_;
+  std::string configured_fsid_;
+  std::shared_ptr<Cluster> cluster_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> make_rbd_store(OptionReader options, std::string backend_id) {
+  return std::make_unique<RbdStore>(std::move(options), std::move(backend_id));
+}
+
+std::unique_ptr<StoreLocation> parse_rbd_location(std::string_view uri) {
+  return RbdLocation::parse(uri);
+}
+
+}  // namespace glance_store::rbd

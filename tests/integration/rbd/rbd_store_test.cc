@@ -1,0 +1,390 @@
+// The RBD store against the project's single-node Ceph: round trips, ranges, Duplicate, sizes
+// that do not match, concurrent adds, what keeps an image from being deleted, the legacy
+// one-component locations, thin provisioning, an interrupted add, an unreachable cluster.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "common/test_util.h"
+#include "glance_store/backend.h"
+#include "glance_store/error.h"
+#include "glance_store/hashing.h"
+#include "integration/rbd/rbd_server.h"
+
+extern char** environ;
+
+namespace glance_store::rbd::testing {
+namespace {
+
+using test_common::bytes_of;
+using test_common::CatchError;
+using test_common::random_id;
+
+constexpr std::uint64_t kChunk = 1 << 20;  // the stores' rbd_store_chunk_size = 1
+
+class RbdStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { stores_ = make_stores(""); }
+
+  void TearDown() override {
+    for (const auto& id : ids_) {
+      for (const auto& name : admin_.images(id)) admin_.remove_all(name);
+    }
+  }
+
+  std::unique_ptr<StoreRegistry> make_stores(const std::string& extra) {
+    return StoreRegistry::create(ConfigFile::parse(
+        "[glance_store]\nstores = rbd\ndefault_store = rbd\nadd_buffer_size = 262144\n" +
+        rbd_store_lines(server_) + extra));
+  }
+
+  std::string new_id(const std::string& what) {
+    ids_.push_back(random_id("gs-rbd-" + what + "-"));
+    return ids_.back();
+  }
+
+  AddResult add(const std::string& id, const std::string& data, std::uint64_t size) {
+    MemoryInputStream in(data);
+    return stores_->add(id, in, size);
+  }
+
+  std::string read(const std::string& uri, std::uint64_t offset = 0,
+                   std::optional<std::uint64_t> length = std::nullopt) {
+    GetResult got = stores_->get(uri, offset, length);
+    std::string data = read_all(*got.stream);
+    EXPECT_EQ(got.size, data.size());
+    return data;
+  }
+
+  std::string location_of(const std::string& id) const {
+    return "rbd://" + admin_fsid() + "/" + server_.pool + "/" + id + "/snap";
+  }
+  std::string admin_fsid() const { return const_cast<CephAdmin&>(admin_).fsid(); }
+
+  RbdServer server_ = rbd_server();
+  CephAdmin admin_{server_};
+  std::unique_ptr<StoreRegistry> stores_;
+  std::vector<std::string> ids_;
+};
+
+struct SizeCase {
+  const char* name;
+  std::uint64_t size;
+  bool declared;
+};
+
+class RbdRoundTripTest : public RbdStoreTest, public ::testing::WithParamInterface<SizeCase> {};
+
+TEST_P(RbdRoundTripTest, AddGetSizeDelete) {
+  const std::string id = new_id("rt");
+  const std::string data = bytes_of(GetParam().size, GetParam().size + 7);
+  const AddResult added = add(id, data, GetParam().declared ? data.size() : 0);
+  EXPECT_EQ(added.location, location_of(id));
+  EXPECT_EQ(added.bytes_written, data.size());
+  EXPECT_EQ(added.checksum, hex_digest("md5", data));
+  EXPECT_EQ(added.multihash, hex_digest("sha512", data));
+  // What Nova and Cinder clone from, and nothing else: no temporary image is left.
+  EXPECT_EQ(admin_.images(id), std::vector<std::string>{id});
+  EXPECT_EQ(admin_.snapshots(id), std::vector<std::string>{"snap"});
+  EXPECT_TRUE(admin_.is_protected(id, "snap"));
+
+  EXPECT_EQ(read(added.location), data);
+  EXPECT_EQ(stores_->get_size(added.location), data.size());
+  stores_->remove(added.location);
+  EXPECT_TRUE(admin_.images(id).empty());
+  EXPECT_EQ(CatchError([&] { stores_->get(added.location); }).kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(CatchError([&] { stores_->remove(added.location); }).kind(), ErrorKind::kNotFound);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sizes, RbdRoundTripTest,
+    ::testing::Values(SizeCase{"Empty", 0, true}, SizeCase{"OneByte", 1, true},
+                      SizeCase{"ChunkLessOne", kChunk - 1, true}, SizeCase{"Chunk", kChunk, true},
+                      SizeCase{"ChunkPlusOne", kChunk + 1, true},
+                      SizeCase{"SeveralChunks", 5 * kChunk + 12345, true},
+                      SizeCase{"UnknownEmpty", 0, false}, SizeCase{"UnknownOneByte", 1, false},
+                      SizeCase{"UnknownSeveralChunks", 5 * kChunk + 12345, false},
+                      // Past the first doublings of an unknown size: 1, 2, 4, 8 MiB, then 16.
+                      SizeCase{"UnknownGrowsManyTimes", 9 * kChunk + 1, false}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(RbdStoreTest, RangesAtTheEdges) {
+  const std::string id = new_id("range");
+  const std::string data = bytes_of(3 * kChunk + 100, 3);
+  const std::string uri = add(id, data, data.size()).location;
+  const std::uint64_t n = data.size();
+  EXPECT_EQ(read(uri, 0, 1), data.substr(0, 1));
+  EXPECT_EQ(read(uri, n - 1, 1), data.substr(n - 1));
+  EXPECT_EQ(read(uri, kChunk - 1, 2), data.substr(kChunk - 1, 2));
+  EXPECT_EQ(read(uri, 5, 2 * kChunk), data.substr(5, 2 * kChunk));
+  EXPECT_EQ(read(uri, n - 10, 1000), data.substr(n - 10));
+  EXPECT_EQ(read(uri, n), "");         // nothing from the end on
+  EXPECT_EQ(read(uri, n + 1000), "");  // nor past it, as on the other stores
+}
+
+TEST_F(RbdStoreTest, DuplicateLeavesTheFirstImageAlone) {
+  const std::string id = new_id("dup");
+  const std::string first = bytes_of(kChunk + 3, 1);
+  const std::string uri = add(id, first, first.size()).location;
+  const Error e = CatchError([&] { add(id, bytes_of(100, 2), 100); });
+  EXPECT_EQ(e.kind(), ErrorKind::kDuplicate) << e.message();
+  EXPECT_EQ(read(uri), first);
+  EXPECT_EQ(admin_.images(id), std::vector<std::string>{id});
+}
+
+TEST_F(RbdStoreTest, WrongDeclaredSizeLeavesNothing) {
+  const std::string id = new_id("size");
+  const std::string data = bytes_of(2 * kChunk + 1, 4);
+  for (const std::uint64_t declared : {data.size() - 1, data.size() + 1}) {
+    const Error e = CatchError([&] { add(id, data, declared); });
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalid) << e.message();
+    EXPECT_TRUE(admin_.images(id).empty()) << ::testing::PrintToString(admin_.images(id));
+  }
+  // The id is free: the next add of it succeeds.
+  EXPECT_EQ(read(add(id, data, data.size()).location), data);
+}
+
+TEST_F(RbdStoreTest, ConcurrentAddsOfOneIdLeaveExactlyOneWhole) {
+  const std::string id = new_id("race");
+  constexpr int kAdds = 8;
+  std::vector<std::string> inputs;
+  for (int i = 0; i < kAdds; ++i) inputs.push_back(bytes_of(3 * kChunk + 17, 100 + i));
+  const auto won = test_common::the_one_that_won<AddResult>(
+      kAdds, [&](int i) { return add(id, inputs[i], inputs[i].size()); });
+  ASSERT_TRUE(won);
+  EXPECT_EQ(read(won->second.location), inputs[won->first]);
+  EXPECT_EQ(admin_.images(id), std::vector<std::string>{id}) << "the losers' images must go";
+}
+
+TEST_F(RbdStoreTest, ConcurrentAddsOfDifferentIds) {
+  constexpr int kAdds = 8;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kAdds; ++i) ids.push_back(new_id("many"));
+  std::vector<std::optional<AddResult>> results(kAdds);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kAdds; ++i) {
+    threads.emplace_back(
+        [&, i] { results[i] = add(ids[i], bytes_of(2 * kChunk + i, 200 + i), 0); });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kAdds; ++i) {
+    ASSERT_TRUE(results[i]);
+    EXPECT_EQ(read(results[i]->location), bytes_of(2 * kChunk + i, 200 + i));
+  }
+}
+
+TEST_F(RbdStoreTest, ClonedSnapshotIsInUseAndStaysProtected) {
+  const std::string id = new_id("clone");
+  const std::string data = bytes_of(kChunk, 5);
+  const std::string uri = add(id, data, data.size()).location;
+  const std::string clone = id + "-clone";
+  int order = 20;
+  ASSERT_EQ(
+      admin_.rbd().clone(admin_.io(), id.c_str(), "snap", admin_.io(), clone.c_str(), 1, &order),
+      0);
+  const Error e = CatchError([&] { stores_->remove(uri); });
+  EXPECT_EQ(e.kind(), ErrorKind::kInUseByStore) << e.message();
+  EXPECT_TRUE(admin_.is_protected(id, "snap"));
+  EXPECT_EQ(read(uri), data);
+  admin_.remove_all(clone);
+  stores_->remove(uri);
+  EXPECT_TRUE(admin_.images(id).empty());
+}
+
+TEST_F(RbdStoreTest, OtherSnapshotIsHasSnapshotAndNothingChanges) {
+  const std::string id = new_id("snaps");
+  const std::string data = bytes_of(kChunk + 1, 6);
+  const std::string uri = add(id, data, data.size()).location;
+  {
+    librbd::Image image;
+    ASSERT_EQ(admin_.rbd().open(admin_.io(), image, id.c_str()), 0);
+    ASSERT_EQ(image.snap_create("backup"), 0);
+  }
+  const Error e = CatchError([&] { stores_->remove(uri); });
+  EXPECT_EQ(e.kind(), ErrorKind::kHasSnapshot) << e.message();
+  EXPECT_TRUE(admin_.is_protected(id, "snap"));
+  {
+    librbd::Image image;
+    ASSERT_EQ(admin_.rbd().open(admin_.io(), image, id.c_str()), 0);
+    ASSERT_EQ(image.snap_remove("backup"), 0);
+  }
+  stores_->remove(uri);
+  EXPECT_TRUE(admin_.images(id).empty());
+}
+
+TEST_F(RbdStoreTest, ImageOpenElsewhereIsInUseAndStaysProtected) {
+  const std::string id = new_id("open");
+  const std::string data = bytes_of(kChunk, 7);
+  const std::string uri = add(id, data, data.size()).location;
+  {
+    librbd::Image image;  // read-write: a watcher, as a running VM's disk would have
+    ASSERT_EQ(admin_.rbd().open(admin_.io(), image, id.c_str()), 0);
+    const Error e = CatchError([&] { stores_->remove(uri); });
+    EXPECT_EQ(e.kind(), ErrorKind::kInUseByStore) << e.message();
+    EXPECT_TRUE(admin_.is_protected(id, "snap"));
+  }
+  stores_->remove(uri);
+  EXPECT_TRUE(admin_.images(id).empty());
+}
+
+TEST_F(RbdStoreTest, OneComponentLocationsOfOldImages) {
+  const std::string id = new_id("legacy");
+  const std::string data = bytes_of(kChunk + 99, 8);
+  admin_.create_image(id, data);
+  const std::string uri = "rbd://" + id;
+  EXPECT_EQ(read(uri), data);
+  EXPECT_EQ(read(uri, 10, 20), data.substr(10, 20));
+  EXPECT_EQ(stores_->get_size(uri), data.size());
+  stores_->remove(uri);
+  EXPECT_TRUE(admin_.images(id).empty());
+}
+
+TEST_F(RbdStoreTest, MissingImageOrSnapshotIsNotFound) {
+  const std::string id = new_id("missing");
+  EXPECT_EQ(CatchError([&] { stores_->get(location_of(id)); }).kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(CatchError([&] { stores_->get_size("rbd://" + id); }).kind(), ErrorKind::kNotFound);
+  const std::string uri = add(id, "x", 1).location;
+  const std::string other_snap = "rbd://" + admin_.fsid() + "/" + server_.pool + "/" + id + "/s2";
+  EXPECT_EQ(CatchError([&] { stores_->get(other_snap); }).kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(read(uri), "x");
+}
+
+TEST_F(RbdStoreTest, ThinProvisioningSkipsZeroChunksAndReadsTheSame) {
+  stores_ = make_stores("rbd_thin_provisioning = true\n");
+  const std::string id = new_id("thin");
+  std::string data(4 * kChunk, '\0');
+  data.replace(kChunk + 5, 3, "abc");
+  const std::string uri = add(id, data, data.size()).location;
+  EXPECT_EQ(read(uri), data);
+  librbd::Image image;
+  ASSERT_EQ(admin_.rbd().open_read_only(admin_.io(), image, id.c_str(), "snap"), 0);
+  std::uint64_t allocated = 0;
+  ASSERT_EQ(image.diff_iterate2(
+                nullptr, 0, data.size(), true, false,
+                [](std::uint64_t, std::size_t len, int exists, void* arg) {
+                  if (exists != 0) *static_cast<std::uint64_t*>(arg) += len;
+                  return 0;
+                },
+                &allocated),
+            0);
+  EXPECT_LE(allocated, kChunk) << "only the chunk holding data is written";
+  EXPECT_GT(allocated, 0U);
+}
+
+TEST_F(RbdStoreTest, ImageIdsReachTheirOwnImage) {
+  // Each id reads back through the location add printed, and names exactly that image.
+  for (const std::string prefix : {"é ünï", "a:b+c", "x=y&z", "[br]", "ta b", "q'\"", "~.-_"}) {
+    const std::string id = new_id("") + prefix;
+    const std::string data = "data of " + id;
+    const AddResult added = add(id, data, data.size());
+    EXPECT_EQ(stores_->parse_any(added.location)->fields()[3].value, id);
+    EXPECT_EQ(read(added.location), data);
+    EXPECT_EQ(admin_.images(id), std::vector<std::string>{id});
+    stores_->remove(added.location);
+    EXPECT_TRUE(admin_.images(id).empty());
+  }
+  const Error e = CatchError([&] { add(std::string(1025, 'i'), "x", 1); });
+  EXPECT_EQ(e.kind(), ErrorKind::kInvalid);
+}
+
+TEST_F(RbdStoreTest, MultiStoreLocationsCarryTheBackend) {
+  stores_ = StoreRegistry::create(
+      ConfigFile::parse("[DEFAULT]\nenabled_backends = ceph:rbd\n[glance_store]\n"
+                        "default_backend = ceph\n[ceph]\n" +
+                        rbd_store_lines(server_) +
+                        "[os_glance_staging_store]\n"
+                        "filesystem_store_datadir = /tmp/gs-rbd-staging\n"
+                        "[os_glance_tasks_store]\nfilesystem_store_datadir = /tmp/gs-rbd-tasks\n"));
+  EXPECT_EQ(stores_->store_by_name("ceph").url_prefix(),
+            "rbd://" + admin_.fsid() + "/" + server_.pool + "/");
+  const std::string id = new_id("multi");
+  const AddResult added = add(id, "abc", 3);
+  EXPECT_EQ(added.metadata, nlohmann::json({{"store", "ceph"}}));
+  EXPECT_EQ(read(added.location), "abc");
+}
+
+// A cluster that does not answer: the stores load at once (nothing connects before an RBD
+// operation), and the operation fails within rados_connect_timeout.
+TEST_F(RbdStoreTest, UnreachableClusterFailsWithinTheTimeout) {
+  test_common::TempDir dir;
+  const std::string conf = dir.path() + "/ceph.conf";
+  {
+    std::ifstream real(server_.ceph_conf);
+    std::ofstream out(conf);
+    for (std::string line; std::getline(real, line);) {
+      out << (line.starts_with("mon host") ? "mon host = 127.0.0.1:9" : line) << "\n";
+    }
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto stores = StoreRegistry::create(ConfigFile::parse(
+      "[glance_store]\nstores = rbd\ndefault_store = rbd\nrbd_store_ceph_conf = " + conf +
+      "\nrbd_store_user = " + server_.user + "\nrados_connect_timeout = 2\n"));
+  EXPECT_EQ(stores->default_store().url_prefix(), "rbd://" + admin_.fsid() + "/images/");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  MemoryInputStream in("x");
+  const Error e = CatchError([&] { stores->add(new_id("down"), in, 1); });
+  EXPECT_EQ(e.kind(), ErrorKind::kRemoteServiceUnavailable) << e.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
+}
+
+// kill -9 in the middle of an add through the tool: what is left is not an image, and does not
+// keep the same id from being added again at once.
+TEST_F(RbdStoreTest, KilledAddLeavesItsIdFree) {
+  const std::string id = new_id("killed");
+  test_common::TempDir dir;
+  const std::string config = dir.path() + "/glance-api.conf";
+  std::ofstream(config) << "[glance_store]\nstores = rbd\ndefault_store = rbd\n"
+                        << rbd_store_lines(server_);
+  int feed[2];
+  ASSERT_EQ(::pipe(feed), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, feed[0], 0);
+  posix_spawn_file_actions_addclose(&actions, feed[1]);
+  const std::string binary = GLANCE_STORE_BINARY;
+  std::vector<std::string> args = {binary, "--config", config, "add", "--image-id", id, "-"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(feed[0]);
+  const std::string data = bytes_of(3 * kChunk, 9);
+  ASSERT_EQ(::write(feed[1], data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  // Until its temporary image shows up (the pipe stays open: the add waits for more).
+  std::vector<std::string> names;
+  for (int i = 0; i < 300 && names.empty(); ++i) {
+    names = admin_.images(id + ";adding;");
+    if (names.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(names.size(), 1U) << "no temporary image of the add";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(feed[1]);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  // Nothing readable under the id, and the id is free at once (no waiting for the dead
+  // client's watch to time out).
+  EXPECT_EQ(CatchError([&] { stores_->get(location_of(id)); }).kind(), ErrorKind::kNotFound);
+  const auto started = std::chrono::steady_clock::now();
+  const std::string again = bytes_of(2 * kChunk, 10);
+  EXPECT_EQ(read(add(id, again, again.size()).location), again);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  // The leftover is the add's temporary, marked, never an image of the id.
+  EXPECT_EQ(admin_.images(id + ";adding;"), names);
+  librbd::Image leftover;
+  ASSERT_EQ(admin_.rbd().open_read_only(admin_.io(), leftover, names[0].c_str(), nullptr), 0);
+  std::string mark;
+  EXPECT_EQ(leftover.metadata_get("glance_store.adding", &mark), 0);
+  EXPECT_NE(mark.find("pid " + std::to_string(pid)), std::string::npos) << mark;
+}
+
+}  // namespace
+}  // namespace glance_store::rbd::testing
