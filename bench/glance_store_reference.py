@@ -67,6 +67,20 @@ def swift_store_conf(auth_address, user, key, container, large_object_mb=5120, c
     return conf
 
 
+def rbd_store_conf(ceph_conf, pool, user='admin', chunk_mib=8):
+    """glance_store configured as Glance configures a single RBD store (legacy mode). Its
+    rbd_store_user must be set: glance_store 4.1 turns an unset user into the id 'None'."""
+    conf = cfg.ConfigOpts()
+    backend.register_opts(conf)
+    conf([], project='glance-store-bench')
+    for key, value in {'stores': ['rbd'], 'default_store': 'rbd',
+                       'rbd_store_ceph_conf': ceph_conf, 'rbd_store_pool': pool,
+                       'rbd_store_user': user, 'rbd_store_chunk_size': chunk_mib}.items():
+        conf.set_override(key, value, group='glance_store')
+    backend.create_stores(conf)
+    return conf
+
+
 def timed_operation(op, args, scheme):
     """Runs `add IMAGE_ID FILE` or `get URI` on the configured store of `scheme`, timed inside
     this process (after start-up), and prints the result as JSON."""

@@ -103,11 +103,18 @@ bool is_uuid(std::string_view s) {
 }
 
 // Glance names an image's object after the image: a copy keeps that id when the source's URI
-// ends with one.
+// ends with one (an rbd:// location ends with its snapshot: the image comes before it).
 std::string image_id_of(std::string_view uri) {
   uri = uri.substr(0, uri.find_first_of("?#"));
-  const std::size_t slash = uri.rfind('/');
-  const std::string_view last = slash == std::string_view::npos ? uri : uri.substr(slash + 1);
+  const auto last_component = [](std::string_view& rest) {
+    const std::size_t slash = rest.rfind('/');
+    const std::string_view last = slash == std::string_view::npos ? rest : rest.substr(slash + 1);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(0, slash);
+    return last;
+  };
+  const bool rbd = uri.starts_with("rbd://");
+  std::string_view last = last_component(uri);
+  if (rbd && !is_uuid(last) && !uri.empty()) last = last_component(uri);
   return is_uuid(last) ? std::string(last) : new_uuid();
 }
 

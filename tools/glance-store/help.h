@@ -73,8 +73,9 @@ inline constexpr CommandHelp kCommandHelp[] = {
      "--checksum or --multihash they are compared after the last byte and before the\n"
      "destination commits, so a mismatch leaves nothing there.\n"
      "\n"
-     "The copy keeps the source's image id when its URI ends with a UUID, else takes\n"
-     "a new one; --image-id sets it. Prints the same JSON as add.",
+     "The copy keeps the source's image id when its URI ends with a UUID (an rbd://\n"
+     "location: its image, before the snapshot), else takes a new one; --image-id\n"
+     "sets it. Prints the same JSON as add.",
      "   3  checksum mismatch: nothing was stored\n"
      "  11  Duplicate: the destination already holds the image id\n"
      "  22  StoreAddDisabled: --to names a read-only store (http)\n",

@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
       ->required();
   auto* copy_id_opt = copy_cmd->add_option(
       "--image-id", copy_image_id,
-      "image id of the copy (default: the source's, when its URI ends with a UUID; else a new "
-      "one)");
+      "image id of the copy (default: the source's, when its URI ends with a UUID or is an "
+      "rbd:// location of one; else a new one)");
   copy_cmd->add_option("--checksum", copy.expected.md5,
                        "expected md5; on a mismatch nothing is stored and the exit code is 3");
   copy_cmd->add_option("--multihash", copy.expected.multihash,
