@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,8 +22,10 @@ class ConfigFile {
   ConfigFile() = default;
 
   /// Parses text. Throws Error(kBadStoreConfiguration) naming `origin` and the line on a
-  /// syntax error.
-  static ConfigFile parse(std::string_view text, std::string_view origin = "<config>");
+  /// syntax error. Without `strip_quotes`, values keep their quotes (for files whose readers
+  /// unquote them their own way).
+  static ConfigFile parse(std::string_view text, std::string_view origin = "<config>",
+                          bool strip_quotes = true);
   /// Reads and parses a file. Throws Error(kBadStoreConfiguration) when it cannot be read.
   static ConfigFile load(const std::string& path);
 
@@ -65,6 +68,16 @@ class OptionReader {
   std::int64_t get_int(std::string_view name, std::int64_t fallback,
                        std::optional<std::int64_t> min = std::nullopt,
                        std::optional<std::int64_t> max = std::nullopt) const;
+  /// A path (as get_string). A value no system call could take (a NUL byte, a component over
+  /// 255 bytes, 4096 bytes or more in all) throws Error(kBadStoreConfiguration).
+  std::optional<std::string> get_path(std::string_view name,
+                                      std::optional<std::string> fallback = std::nullopt) const;
+  /// Throws, naming `name`, when `path` (the option's value or a part of it) is such a path.
+  void check_path(std::string_view name, std::string_view path) const;
+  /// One of `allowed`, or `fallback` when the option is not set. As oslo.config's choices, the
+  /// match is exact and an empty value is not a choice.
+  std::string get_choice(std::string_view name, std::string fallback,
+                         std::initializer_list<std::string_view> allowed) const;
   /// Every value of a multi-valued option, from the first section that sets it.
   std::vector<std::string> get_multi(std::string_view name) const;
   /// A comma-separated list, items trimmed, empty items dropped.
@@ -91,7 +104,7 @@ class OptionReader {
 };
 
 /// Parsing helpers with oslo.config's rules: booleans are true/1/on/yes and false/0/off/no,
-/// in any case.
+/// in any case; integers are Python's int() of decimal digits (a sign, `_` between digits).
 std::optional<bool> parse_oslo_bool(std::string_view text);
 std::optional<std::int64_t> parse_oslo_int(std::string_view text);
 std::vector<std::string> split_oslo_list(std::string_view text);

@@ -38,7 +38,7 @@ const std::vector<std::string>& no_values() {
 
 }  // namespace
 
-ConfigFile ConfigFile::parse(std::string_view text, std::string_view origin) {
+ConfigFile ConfigFile::parse(std::string_view text, std::string_view origin, bool strip_quotes) {
   ConfigFile file;
   file.origin_ = std::string(origin);
   std::string section;
@@ -101,9 +101,10 @@ ConfigFile ConfigFile::parse(std::string_view text, std::string_view origin) {
               ? equal
               : colon;
       std::string_view value = trim(line.substr(split + 1));
-      if (value.size() >= 2 && value.front() == value.back() &&
+      // As oslo.config: a lone quote is a pair too, of an empty value.
+      if (strip_quotes && !value.empty() && value.front() == value.back() &&
           (value.front() == '"' || value.front() == '\'')) {
-        value = value.substr(1, value.size() - 2);
+        value = value.size() == 1 ? std::string_view() : value.substr(1, value.size() - 2);
       }
       key = std::string(trim(line.substr(0, split)));
       if (key.empty()) syntax_error(origin, line_no, "empty option name");
@@ -171,12 +172,37 @@ std::optional<bool> parse_oslo_bool(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<std::int64_t> parse_oslo_int(std::string_view text) {
+namespace {
+
+// The digits of a Python int() literal in base 10 (an optional sign, then digits that single
+// underscores may separate), without the underscores; nullopt for anything else.
+std::optional<std::string> python_int_digits(std::string_view text) {
   std::string_view v = trim(text);
-  if (!v.empty() && v.front() == '+') v.remove_prefix(1);
+  std::string out;
+  if (!v.empty() && (v.front() == '+' || v.front() == '-')) {
+    if (v.front() == '-') out += '-';
+    v.remove_prefix(1);
+  }
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (digit(v[i])) {
+      out += v[i];
+    } else if (v[i] != '_' || i == 0 || i + 1 == v.size() || !digit(v[i - 1]) || !digit(v[i + 1])) {
+      return std::nullopt;
+    }
+  }
+  if (v.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_oslo_int(std::string_view text) {
+  const auto digits = python_int_digits(text);
+  if (!digits) return std::nullopt;
   std::int64_t out = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) return std::nullopt;
+  auto [ptr, ec] = std::from_chars(digits->data(), digits->data() + digits->size(), out);
+  if (ec != std::errc() || ptr != digits->data() + digits->size()) return std::nullopt;
   return out;
 }
 
@@ -242,6 +268,9 @@ std::int64_t OptionReader::get_int(std::string_view name, std::int64_t fallback,
   auto value = raw(name);
   if (!value || trim(*value).empty()) return fallback;
   auto parsed = parse_oslo_int(*value);
+  if (!parsed && python_int_digits(*value)) {
+    fail(name, "value " + *value + " is out of the range of a 64-bit integer");
+  }
   if (!parsed) fail(name, "'" + *value + "' is not an integer");
   if (min && *parsed < *min) {
     fail(name,
@@ -252,6 +281,42 @@ std::int64_t OptionReader::get_int(std::string_view name, std::int64_t fallback,
          "value " + std::to_string(*parsed) + " is above the maximum " + std::to_string(*max));
   }
   return *parsed;
+}
+
+std::optional<std::string> OptionReader::get_path(std::string_view name,
+                                                  std::optional<std::string> fallback) const {
+  auto value = get_string(name, std::move(fallback));
+  if (value) check_path(name, *value);
+  return value;
+}
+
+// A path no system call could take (a component over NAME_MAX, the whole over PATH_MAX) is a
+// malformed value, not a failure of the environment.
+void OptionReader::check_path(std::string_view name, std::string_view path) const {
+  if (path.find('\0') != std::string_view::npos) fail(name, "the path contains a NUL byte");
+  if (path.size() >= 4096) fail(name, "the path is longer than 4095 bytes");
+  std::size_t start = 0;
+  while (start < path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end - start > 255) {
+      fail(name, "a component of the path is longer than 255 bytes: '" +
+                     std::string(path.substr(start, 40)) + "…'");
+    }
+    start = end + 1;
+  }
+}
+
+std::string OptionReader::get_choice(std::string_view name, std::string fallback,
+                                     std::initializer_list<std::string_view> allowed) const {
+  const auto value = raw(name);
+  if (!value) return fallback;
+  for (const auto a : allowed) {
+    if (a == *value) return *value;
+  }
+  std::string list;
+  for (const auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  fail(name, "'" + *value + "' is not one of " + list);
 }
 
 std::vector<std::string> OptionReader::get_multi(std::string_view name) const {

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,7 +87,13 @@ Child::Child(const std::vector<std::string>& argv, const SpawnOptions& options) 
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  auto args = CStrings(argv);
+  std::vector<std::string> command;
+  if (options.run_as) {
+    const std::string id = std::to_string(*options.run_as);
+    command = {"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"};
+  }
+  command.insert(command.end(), argv.begin(), argv.end());
+  auto args = CStrings(command);
   auto env = CStrings(options.env);
   const int rc = ::posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -315,6 +322,27 @@ std::vector<std::string> ToolTest::Env() const {
   }
   for (const auto& [name, value] : env_) env.push_back(name + "=" + value);
   return env;
+}
+
+std::string ToolTest::RunToolAsNobody() {
+  if (::geteuid() != 0) return "";
+  constexpr uid_t kNobody = 65534;
+  for (fs::path p = fs::path(dir_).parent_path();; p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || (st.st_mode & S_IXOTH) == 0) {
+      return p.string() + " is not searchable by nobody: the tool could not run as nobody";
+    }
+    if (p == p.root_path()) break;
+  }
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir_, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (::lchown(it->path().c_str(), kNobody, kNobody) != 0) SystemError("lchown");
+  }
+  if (ec) throw std::runtime_error("cannot list " + dir_ + ": " + ec.message());
+  if (::lchown(dir_.c_str(), kNobody, kNobody) != 0) SystemError("lchown");
+  run_as_ = kNobody;
+  return "";
 }
 
 RunResult ToolTest::RunTool(const std::vector<std::string>& args, std::string_view input) const {

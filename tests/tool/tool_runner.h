@@ -45,6 +45,9 @@ struct RunResult {
 struct SpawnOptions {
   std::vector<std::string> env;           ///< the whole environment, "NAME=value"
   std::optional<std::string> stdin_path;  ///< opened as stdin instead of a pipe
+  /// Run as this user id, with the same group id and no supplementary groups (through
+  /// setpriv; needs root).
+  std::optional<uid_t> run_as = std::nullopt;
 };
 
 /// A child process started with posix_spawnp (no shell) whose stdin, stdout and stderr are
@@ -116,7 +119,12 @@ class ToolTest : public ::testing::Test {
   static std::string LegacyConfig(const std::string& datadir, std::string_view extra = "");
 
   std::vector<std::string> Env() const;
-  SpawnOptions Spawn() const { return {Env(), std::nullopt}; }
+  SpawnOptions Spawn() const { return {Env(), std::nullopt, run_as_}; }
+  /// As root, where permissions do not stop root: the tool runs as nobody (65534) from now on,
+  /// and dir_ with everything in it becomes nobody's, as it is its user's in a run without
+  /// root. Otherwise nothing changes. Returns why it cannot ("" when it can): a directory above
+  /// dir_ that nobody may not search.
+  std::string RunToolAsNobody();
   /// Runs glance-store with exactly `args` (no --config).
   RunResult RunTool(const std::vector<std::string>& args, std::string_view input = {}) const;
   /// Runs glance-store --config config_ `args`.
@@ -133,6 +141,7 @@ class ToolTest : public ::testing::Test {
   std::string config_;
   std::map<std::string, std::string> env_;  ///< variables set on top of the inherited ones
   std::vector<std::string> unset_env_;      ///< variables removed from the inherited ones
+  std::optional<uid_t> run_as_;             ///< the user the tool runs as (RunToolAsNobody)
 };
 
 }  // namespace glance_store::tool_test

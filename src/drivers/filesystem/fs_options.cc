@@ -14,6 +14,7 @@ namespace glance_store::filesystem {
 namespace {
 
 constexpr std::string_view kStoreName = "filesystem";
+constexpr std::int64_t kMaxSeconds = 2147483647;
 
 [[noreturn]] void config_error(const std::string& reason) {
   throw bad_store_configuration_error(kStoreName, reason);
@@ -31,43 +32,49 @@ std::string without_trailing_slashes(std::string path) {
   return path;
 }
 
-// A path no system call could take (a component over NAME_MAX, the whole over PATH_MAX) is a
-// malformed value, not a failure of the environment.
-void check_path(const OptionReader& reader, const char* option, std::string_view path) {
-  if (path.size() >= 4096) reader.fail(option, "the path is longer than 4095 bytes");
-  std::size_t start = 0;
-  while (start < path.size()) {
-    std::size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (end - start > 255) {
-      reader.fail(option, "a component of the path is longer than 255 bytes: '" +
-                              std::string(path.substr(start, 40)) + "…'");
-    }
-    start = end + 1;
-  }
-}
-
 }  // namespace
 
 FilesystemOptions FilesystemOptions::read(const OptionReader& reader,
                                           const std::string& default_datadir,
                                           const OptionReader& datadir_reader) {
   FilesystemOptions o;
-  o.datadir = datadir_reader.get_string("filesystem_store_datadir", default_datadir);
+  o.datadir = datadir_reader.get_path("filesystem_store_datadir", default_datadir);
   o.datadirs = reader.get_multi("filesystem_store_datadirs");
-  if (o.datadir) check_path(datadir_reader, "filesystem_store_datadir", *o.datadir);
   for (const auto& entry : o.datadirs) {
-    const std::size_t colon = entry.rfind(':');  // without its ":priority"
-    check_path(reader, "filesystem_store_datadirs",
-               colon == std::string::npos ? entry : std::string_view(entry).substr(0, colon));
+    // "path[:priority]", split at the last ':', both parts trimmed (glance's rules and
+    // reasons; malformed entries refused here rather than disabling add).
+    const std::size_t colon = entry.rfind(':');
+    const std::string priority = colon == std::string::npos ? "" : trim(entry.substr(colon + 1));
+    if (!std::all_of(priority.begin(), priority.end(),
+                     [](unsigned char c) { return std::isdigit(c) != 0; }) ||
+        priority.size() > 18) {
+      reader.fail("filesystem_store_datadirs",
+                  "Invalid priority value " + priority + " in filesystem configuration");
+    }
+    if (trim(entry.substr(0, colon)).empty()) {
+      reader.fail("filesystem_store_datadirs",
+                  "Invalid directory specified in filesystem configuration");
+    }
+    reader.check_path("filesystem_store_datadirs", colon == std::string::npos
+                                                       ? entry
+                                                       : std::string_view(entry).substr(0, colon));
   }
-  o.metadata_file = reader.get_string("filesystem_store_metadata_file");
-  if (o.metadata_file) check_path(reader, "filesystem_store_metadata_file", *o.metadata_file);
+  o.metadata_file = reader.get_path("filesystem_store_metadata_file");
   o.file_perm = reader.get_int("filesystem_store_file_perm", 0);
+  // Decimal digits read as octal: a digit 8 or 9, or more than the 12 permission bits, is no
+  // mode (the owner-read rule is configure_add's, which disables add).
+  if (o.file_perm > 0) {
+    const std::string digits = std::to_string(o.file_perm);
+    if (digits.size() > 4 || digits.find_first_of("89") != std::string::npos) {
+      reader.fail("filesystem_store_file_perm",
+                  "'" + digits + "' is not a file mode (octal digits 0-7, at most 7777)");
+    }
+  }
   o.chunk_size = reader.get_int("filesystem_store_chunk_size", std::int64_t{64} * 1024, 1);
   o.thin_provisioning = reader.get_bool("filesystem_thin_provisioning", false);
   o.direct_io = reader.get_bool("filesystem_store_direct_io", true);
-  o.timeout = reader.get_int("filesystem_store_timeout", 0, 0);
+  // At most 68 years: a wait of 10^10 s overflows the clock's nanoseconds and ends at once.
+  o.timeout = reader.get_int("filesystem_store_timeout", 0, 0, kMaxSeconds);
   o.thread_pool_size = reader.get_int("filesystem_store_thread_pool_size", 10, 1, 1024);
   o.threadpool_threshold = reader.get_int("filesystem_store_threadpool_threshold", 75, 0, 100);
   return o;

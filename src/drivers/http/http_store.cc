@@ -79,6 +79,9 @@ std::map<std::string, std::string> read_proxies(const OptionReader& reader) {
     }
     std::string key(internal::strip_py_whitespace(std::string_view(item).substr(0, colon)));
     std::string value(internal::strip_py_whitespace(std::string_view(item).substr(colon + 1)));
+    // oslo.config's own refusals.
+    if (key.empty()) reader.fail("http_proxy_information", "Key name should not be empty");
+    if (out.contains(key)) reader.fail("http_proxy_information", "Duplicate key " + key);
     // As requests does: a proxy written without a scheme is an http:// one.
     if (!value.empty() && value.find("://") == std::string::npos) value = "http://" + value;
     out[key] = value;
@@ -253,7 +256,7 @@ class HttpStore final : public Store {
   // clients for reading are made here.
   void configure_add() override {
     HttpStoreOptions options;
-    options.ca_file = this->options().get_string("https_ca_certificates_file");
+    options.ca_file = this->options().get_path("https_ca_certificates_file");
     options.insecure = this->options().get_bool("https_insecure", true);
     options.proxies = read_proxies(this->options());
     Clients clients;

@@ -1,6 +1,7 @@
 #include "drivers/s3/s3_options.h"
 
 #include <array>
+#include <cstdint>
 #include <utility>
 
 #include "glance_store/error.h"
@@ -14,16 +15,8 @@ constexpr std::string_view kStoreName = "s3";
   throw bad_store_configuration_error(kStoreName, reason);
 }
 
-std::string choice(const OptionReader& reader, std::string_view name, std::string fallback,
-                   std::initializer_list<std::string_view> allowed) {
-  std::string value = reader.get_string(name).value_or(std::move(fallback));
-  for (const auto a : allowed) {
-    if (a == value) return value;
-  }
-  std::string list;
-  for (const auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-  reader.fail(name, "'" + value + "' is not one of " + list);
-}
+// The most MiB whose bytes an int64 holds: a larger size would wrap when multiplied out.
+constexpr std::int64_t kMaxMiB = INT64_MAX / (std::int64_t{1} << 20);
 
 }  // namespace
 
@@ -41,16 +34,19 @@ S3Options S3Options::read(const OptionReader& reader) {
     reader.fail("s3_store_bucket_url_format",
                 "'" + o.bucket_url_format + "' is not one of auto, path, virtual");
   }
-  o.large_object_size = reader.get_int("s3_store_large_object_size", 100, 0);
-  o.large_object_chunk_size = reader.get_int("s3_store_large_object_chunk_size", 10);
+  o.large_object_size = reader.get_int("s3_store_large_object_size", 100, 0, kMaxMiB);
+  o.large_object_chunk_size =
+      reader.get_int("s3_store_large_object_chunk_size", 10, std::nullopt, kMaxMiB);
   o.thread_pools = reader.get_int("s3_store_thread_pools", 10);
-  o.cacert = reader.get_string("s3_store_cacert").value_or("");
+  o.cacert = reader.get_path("s3_store_cacert").value_or("");
   o.enable_data_integrity_protection =
       reader.get_bool("s3_store_enable_data_integrity_protection", false);
-  o.request_checksum_calculation = choice(reader, "s3_store_request_checksum_calculation",
-                                          "when_required", {"when_required", "when_supported"});
-  o.response_checksum_validation = choice(reader, "s3_store_response_checksum_validation",
-                                          "when_required", {"when_required", "when_supported"});
+  o.request_checksum_calculation =
+      reader.get_choice("s3_store_request_checksum_calculation", "when_required",
+                        {"when_required", "when_supported"});
+  o.response_checksum_validation =
+      reader.get_choice("s3_store_response_checksum_validation", "when_required",
+                        {"when_required", "when_supported"});
   o.max_upload_parts = reader.get_int("s3_store_max_upload_parts", 10000, 1, 10000);
   o.max_retries = reader.get_int("s3_store_max_retries", 5, 0, 100);
   o.timeout = reader.get_int("s3_store_timeout", 60, 1);

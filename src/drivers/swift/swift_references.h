@@ -42,8 +42,10 @@ std::string strip_reference_quotes(std::string_view value);
 
 /// Reads a reference file. Sections lacking both complete application credentials and
 /// auth_address + user + key are skipped (logged). Throws BadStoreConfiguration when the file
-/// cannot be read.
-SwiftReferences load_reference_file(const std::string& path);
+/// cannot be read, and InvalidOptionValue when it is malformed (a syntax error, an unclosed
+/// quote, an auth_version other than 1, 2 or 3 and their ".0" forms), naming the section and
+/// key, and the swift_store_config_file option of `options` when given.
+SwiftReferences load_reference_file(const std::string& path, const OptionReader* options = nullptr);
 
 /// The references of a Swift store: the file's when swift_store_config_file is set, else one
 /// reference named by default_swift_reference, made from the swift_store_* options (or none

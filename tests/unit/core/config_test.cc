@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,37 @@ TEST(ConfigFileTest, ContinuationLines) {
   EXPECT_THAT(file.values("s", "after"), ElementsAre("2"));
 }
 
+// As oslo.config's iniparser (checked against python3-oslo.config): a line starting with a
+// space or a tab continues the value, its leading whitespace dropped and joined with '\n', an
+// indented '#' line included; a blank (or whitespace-only) line, a comment or a section header
+// ends the value; whitespace other than space and tab does not continue.
+TEST(ConfigFileTest, ContinuationLinesJoinAsOsloConfigDoes) {
+  const auto file = ConfigFile::parse(
+      "[s]\n"
+      "text = first\n"
+      "    second   \n"
+      "\t\tthird\n"
+      "  # not a comment here\n"
+      "stores = file,\n"
+      "  http ,\n"
+      "\ts3\n"
+      "number = 5\n"
+      "  6\n"
+      "ended = x\n"
+      "   \n"
+      "quoted = \"a\n"
+      "  b\"\n");
+  EXPECT_THAT(file.values("s", "text"), ElementsAre("first\nsecond\nthird\n# not a comment here"));
+  EXPECT_THAT(file.values("s", "stores"), ElementsAre("file,\nhttp ,\ns3"));
+  EXPECT_THAT(split_oslo_list(file.values("s", "stores").front()),
+              ElementsAre("file", "http", "s3"));
+  EXPECT_THAT(file.values("s", "ended"), ElementsAre("x"));
+  EXPECT_THAT(file.values("s", "quoted"), ElementsAre("\"a\nb\""));  // quotes of one line only
+  // A continued integer is no integer (oslo.config: invalid literal for int() '5\n6').
+  const OptionReader reader(file, {"s"}, "filesystem");
+  EXPECT_THROW(reader.get_int("number", 0), InvalidOptionValue);
+}
+
 TEST(ConfigFileTest, StripsOnePairOfSurroundingQuotes) {
   const auto file = ConfigFile::parse(
       "[s]\n"
@@ -88,7 +120,8 @@ TEST(ConfigFileTest, StripsOnePairOfSurroundingQuotes) {
       "doubled = \"\"z\"\"\n"
       "mixed = \"w'\n"
       "inner = a \"b\" c\n"
-      "empty = \"\"\n");
+      "empty = \"\"\n"
+      "lone = \"\n");
   EXPECT_THAT(file.values("s", "double"), ElementsAre("a value"));
   EXPECT_THAT(file.values("s", "single"), ElementsAre("x"));
   EXPECT_THAT(file.values("s", "nested"), ElementsAre("'y'"));
@@ -96,6 +129,10 @@ TEST(ConfigFileTest, StripsOnePairOfSurroundingQuotes) {
   EXPECT_THAT(file.values("s", "mixed"), ElementsAre("\"w'"));
   EXPECT_THAT(file.values("s", "inner"), ElementsAre("a \"b\" c"));
   EXPECT_THAT(file.values("s", "empty"), ElementsAre(""));
+  EXPECT_THAT(file.values("s", "lone"), ElementsAre(""));  // oslo.config: value[1:-1]
+  const auto kept = ConfigFile::parse("[s]\ndouble = \"a value\"\nlone = '\n", "", false);
+  EXPECT_THAT(kept.values("s", "double"), ElementsAre("\"a value\""));
+  EXPECT_THAT(kept.values("s", "lone"), ElementsAre("'"));
 }
 
 TEST(ConfigFileTest, KeepsEveryOccurrenceOfARepeatedKeyInFileOrder) {
@@ -161,7 +198,13 @@ INSTANTIATE_TEST_SUITE_P(
                       SyntaxErrorCase{"EmptySectionName", "[]\n", 1},
                       SyntaxErrorCase{"NoSeparator", "[s]\njust words\n", 2},
                       SyntaxErrorCase{"EmptyKey", "[s]\n= value\n", 2},
-                      SyntaxErrorCase{"LeadingContinuation", "  indented\n[s]\n", 1}),
+                      SyntaxErrorCase{"LeadingContinuation", "  indented\n[s]\n", 1},
+                      SyntaxErrorCase{"ContinuationAfterABlankLine", "[s]\na = 1\n\n  b\n", 4},
+                      SyntaxErrorCase{"ContinuationAfterAWhitespaceLine", "[s]\na = 1\n \t\n  b\n",
+                                      4},
+                      SyntaxErrorCase{"ContinuationAfterAComment", "[s]\na = 1\n# c\n  b\n", 4},
+                      SyntaxErrorCase{"ContinuationAfterASection", "[s]\na = 1\n[t]\n  b\n", 4},
+                      SyntaxErrorCase{"FormFeedIsNoContinuation", "[s]\na = 1\n\f b\n", 3}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ConfigFileTest, LoadReadsAFileAndRemembersItsPath) {
@@ -199,8 +242,12 @@ TEST(OsloParsersTest, Integers) {
   EXPECT_EQ(parse_oslo_int("+5"), 5);
   EXPECT_EQ(parse_oslo_int("-3"), -3);
   EXPECT_EQ(parse_oslo_int("9223372036854775807"), INT64_MAX);
-  for (const char* bad :
-       {"", " ", "abc", "12abc", "1.5", "0x10", "--1", "+", "99999999999999999999"}) {
+  // Python's int(): underscores between digits, leading zeros.
+  EXPECT_EQ(parse_oslo_int("1_000"), 1000);
+  EXPECT_EQ(parse_oslo_int("-1_0_0"), -100);
+  EXPECT_EQ(parse_oslo_int("007"), 7);
+  for (const char* bad : {"", " ", "abc", "12abc", "1.5", "0x10", "--1", "+", "-",
+                          "99999999999999999999", "1__0", "_1", "1_", "+_1", "1 0", "1e3"}) {
     EXPECT_EQ(parse_oslo_int(bad), std::nullopt) << bad;
   }
 }
@@ -225,6 +272,7 @@ class OptionReaderTest : public ::testing::Test {
         "bad_int = twelve\n"
         "low_int = 0\n"
         "high_int = 101\n"
+        "huge_int = 99999999999999999999\n"
         "bool_opt = yes\n"
         "bad_bool = maybe\n"
         "list_opt = a, b,,c \n"
@@ -320,8 +368,51 @@ INSTANTIATE_TEST_SUITE_P(Values, OptionReaderIntErrorTest,
                          ::testing::Values(BadIntCase{"bad_int", std::nullopt, std::nullopt,
                                                       "twelve"},
                                            BadIntCase{"low_int", 1, std::nullopt, "0"},
-                                           BadIntCase{"high_int", 0, 100, "101"}),
+                                           BadIntCase{"high_int", 0, 100, "101"},
+                                           BadIntCase{"huge_int", std::nullopt, std::nullopt,
+                                                      "value 99999999999999999999 is out of the "
+                                                      "range of a 64-bit integer"}),
                          [](const auto& info) { return std::string(info.param.option); });
+
+TEST(OptionReaderPathTest, PathsNoSystemCallCouldTakeAreInvalidOptionValues) {
+  const std::string component(255, 'c');
+  std::string longest;  // 4095 bytes
+  while (longest.size() < 4095)
+    longest += "/" + std::string(std::min<std::size_t>(99, 4094 - longest.size()), 'p');
+  const auto file = ConfigFile::parse("[s]\nok = /srv/" + component + "/x\nlongest = " + longest +
+                                      "\nempty =\ncomponent = /srv/" + component +
+                                      "c/x\ntotal = " + longest + "p\n");
+  const OptionReader reader(file, {"s"}, "s3");
+  EXPECT_EQ(reader.get_path("ok"), "/srv/" + component + "/x");
+  EXPECT_EQ(reader.get_path("longest"), longest);
+  EXPECT_EQ(reader.get_path("empty", "/fallback"), std::nullopt);
+  EXPECT_EQ(reader.get_path("unset", "/fallback"), "/fallback");
+  for (const char* name : {"component", "total"}) {
+    try {
+      reader.get_path(name);
+      ADD_FAILURE() << name << " accepted";
+    } catch (const InvalidOptionValue& e) {
+      EXPECT_THAT(e.message(), HasSubstr(std::string("option [s] ") + name + ": ")) << name;
+    }
+  }
+  EXPECT_THROW(reader.check_path("ok", std::string("/a\0b", 4)), InvalidOptionValue);
+}
+
+TEST(OptionReaderChoiceTest, ExactlyOneOfTheChoicesAndNeverEmpty) {
+  const auto file = ConfigFile::parse("[s]\ngood = b\ncase = B\nempty =\nother = c\n");
+  const OptionReader reader(file, {"s"}, "swift");
+  EXPECT_EQ(reader.get_choice("good", "a", {"a", "b"}), "b");
+  EXPECT_EQ(reader.get_choice("unset", "a", {"a", "b"}), "a");
+  for (const char* name : {"case", "empty", "other"}) {
+    try {
+      reader.get_choice(name, "a", {"a", "b"});
+      ADD_FAILURE() << name << " accepted";
+    } catch (const InvalidOptionValue& e) {
+      EXPECT_THAT(e.message(), HasSubstr(std::string("option [s] ") + name + ": ")) << name;
+      EXPECT_THAT(e.message(), HasSubstr("is not one of a, b")) << name;
+    }
+  }
+}
 
 TEST_F(OptionReaderTest, FailNamesStoreSectionAndOption) {
   try {

@@ -203,10 +203,16 @@ void PrintTo(const BadEntryCase& c, std::ostream* os) { *os << c.name; }
 class BadDatadirEntryTest : public DatadirsTest,
                             public ::testing::WithParamInterface<BadEntryCase> {};
 
-TEST_P(BadDatadirEntryTest, DisablesAdd) {
+// glance's reasons, but a malformed entry fails the configuration instead of disabling add.
+TEST_P(BadDatadirEntryTest, FailsTheConfigurationNamingTheOption) {
   const BadEntryCase& c = GetParam();
-  CreateWithDatadirs({c.whole ? c.suffix : d(0) + c.suffix, d(1) + ":5"});
-  ExpectAddDisabled(c.reason);
+  const std::vector<std::string> entries = {c.whole ? c.suffix : d(0) + c.suffix, d(1) + ":5"};
+  EXPECT_THROW(CreateWithDatadirs(entries), InvalidOptionValue);
+  const Error e = CatchError([&] { CreateWithDatadirs(entries); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBadStoreConfiguration);
+  EXPECT_NE(e.message().find("option [glance_store] filesystem_store_datadirs: " + c.reason),
+            std::string::npos)
+      << e.message();
 }
 
 INSTANTIATE_TEST_SUITE_P(

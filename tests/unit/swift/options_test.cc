@@ -114,6 +114,31 @@ TEST(SwiftReferences, FileSectionsWithDomainsAndApplicationCredentials) {
             ErrorKind::kBadStoreConfiguration);
 }
 
+// glance's parser of the file (configparser, then one pair of matching quotes removed), and
+// swiftclient's auth versions; a malformed file fails the configuration, naming where.
+TEST(SwiftReferences, FileValuesAreUnquotedOnceAndVersionsAreSwiftclients) {
+  TempDir dir;
+  const std::string path = dir.sub("swift.conf");
+  std::ofstream(path) << "[v1]\nauth_address = a\nuser = \"'u'\"\nkey = k\nauth_version = 1.0\n"
+                         "[v2]\nauth_address = a\nuser = u\nkey = k\nauth_version = 2\n"
+                         "[v3]\nauth_address = a\nuser = u\nkey = k\nauth_version = 3.0\n";
+  const SwiftReferences refs = load_reference_file(path);
+  EXPECT_EQ(refs.at("v1").user, "'u'");
+  EXPECT_TRUE(refs.at("v1").is_v1());
+  EXPECT_EQ(refs.at("v2").auth_version, "2");
+  EXPECT_EQ(refs.at("v3").auth_version, "3");
+  for (const std::string bad :
+       {"[r]\nauth_address = a\nuser = u\nkey = k\nauth_version = 4\n",
+        "[r]\nauth_address = a\nuser = u\nkey = \"\n",
+        "[r]\nauth_address = a\nuser = 'u\"\nkey = k\n", "[r]\nnothing\n"}) {
+    std::ofstream(path) << bad;
+    EXPECT_THROW(load_reference_file(path), InvalidOptionValue) << bad;
+    EXPECT_NE(CatchError([&] { load_reference_file(path); }).message().find(path),
+              std::string::npos)
+        << bad;
+  }
+}
+
 TEST(SwiftReferences, WithoutAFileTheOptionsMakeTheDefaultReference) {
   const SwiftReferences refs = read_references(
       reader_of("default_swift_reference = ref_default\nswift_store_user = user_default\n"
