@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/drivers.h"
 #include "core/url.h"
 #include "glance_store/error.h"
 
@@ -58,38 +59,16 @@ std::unique_ptr<StoreLocation> SchemeRegistry::parse(std::string_view uri) const
   return it->second(uri);
 }
 
-namespace {
-
-struct TypeSchemes {
-  std::string_view type;
-  std::vector<std::string> schemes;
-};
-
-const std::array<TypeSchemes, 5>& type_table() {
-  static const std::array<TypeSchemes, 5> kTable = {{
-      {"file", {"file", "filesystem"}},
-      {"http", {"http", "https"}},
-      {"s3", {"s3", "s3+http", "s3+https"}},
-      {"swift", {"swift+https", "swift", "swift+http", "swift+config"}},
-      {"rbd", {"rbd"}},
-  }};
-  return kTable;
-}
-
-}  // namespace
-
 const std::vector<std::string>& schemes_of_type(std::string_view store_type) {
   static const std::vector<std::string> kNone;
-  for (const auto& entry : type_table()) {
-    if (entry.type == store_type) return entry.schemes;
-  }
-  return kNone;
+  const internal::DriverInfo* driver = internal::driver_of_type(store_type);
+  return driver != nullptr ? driver->schemes : kNone;
 }
 
 std::string_view type_of_scheme(std::string_view scheme) {
-  for (const auto& entry : type_table()) {
-    for (const auto& s : entry.schemes) {
-      if (s == scheme) return entry.type;
+  for (const auto& driver : internal::driver_table()) {
+    for (const auto& s : driver.schemes) {
+      if (s == scheme) return driver.type;
     }
   }
   return "";

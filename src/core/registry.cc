@@ -1,13 +1,7 @@
 #include <algorithm>
 
+#include "core/drivers.h"
 #include "core/log.h"
-#include "drivers/filesystem/filesystem.h"
-#include "drivers/http/http.h"
-#include "drivers/s3/s3.h"
-#include "drivers/swift/swift.h"
-#ifdef GLANCE_STORE_WITH_RBD
-#include "drivers/rbd/rbd.h"
-#endif
 #include "glance_store/backend.h"
 #include "glance_store/error.h"
 
@@ -25,44 +19,10 @@ namespace {
 constexpr std::string_view kLegacyGroup = "glance_store";
 constexpr std::string_view kDefaultsGroup = "backend_defaults";
 
-// Legacy `stores` entries, with glance_store's historical aliases.
+// A `stores` or `enabled_backends` entry's store type ("" when it names none).
 std::string normalise_store_type(std::string_view entry) {
-  static const std::pair<std::string_view, std::string_view> kAliases[] = {
-      {"file", "file"},
-      {"filesystem", "file"},
-      {"glance.store.filesystem.Store", "file"},
-      {"http", "http"},
-      {"glance.store.http.Store", "http"},
-      {"swift", "swift"},
-      {"glance.store.swift.Store", "swift"},
-      {"s3", "s3"},
-      {"glance.store.s3.Store", "s3"},
-      {"rbd", "rbd"},
-      {"glance.store.rbd.Store", "rbd"},
-      {"cinder", "cinder"},
-      {"glance.store.cinder.Store", "cinder"},
-      {"vmware", "vmware"},
-      {"glance.store.vmware_datastore.Store", "vmware"},
-  };
-  for (const auto& [alias, type] : kAliases) {
-    if (alias == entry) return std::string(type);
-  }
-  return "";
-}
-
-std::unique_ptr<Store> make_store(const std::string& type, OptionReader reader,
-                                  const std::string& backend_id, const std::string& datadir,
-                                  bool reserved) {
-  if (type == "file") {
-    return filesystem::make_filesystem_store(std::move(reader), backend_id, datadir, reserved);
-  }
-  if (type == "s3") return s3::make_s3_store(std::move(reader), backend_id);
-  if (type == "swift") return swift::make_swift_store(std::move(reader), backend_id);
-  if (type == "http") return http::make_http_store(std::move(reader), backend_id);
-#ifdef GLANCE_STORE_WITH_RBD
-  if (type == "rbd") return rbd::make_rbd_store(std::move(reader), backend_id);
-#endif
-  return nullptr;  // cinder and vmware are not part of this library (rbd: only when built)
+  const internal::DriverInfo* driver = internal::driver_named(entry);
+  return driver != nullptr ? std::string(driver->type) : "";
 }
 
 Error unavailable(const std::string& name, const std::string& type) {
@@ -76,17 +36,6 @@ StoreRegistry::~StoreRegistry() = default;
 
 std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
   std::unique_ptr<StoreRegistry> registry(new StoreRegistry());
-  registry->all_schemes_.add("file", filesystem::parse_file_location);
-  registry->all_schemes_.add("filesystem", filesystem::parse_file_location);
-  for (const char* scheme : {"s3", "s3+http", "s3+https"}) {
-    registry->all_schemes_.add(scheme, s3::parse_s3_location);
-  }
-  for (const char* scheme : {"http", "https"}) {
-    registry->all_schemes_.add(scheme, http::parse_http_location);
-  }
-#ifdef GLANCE_STORE_WITH_RBD
-  registry->all_schemes_.add("rbd", rbd::parse_rbd_location);
-#endif
 
   // The stores read their options again whenever they are reconfigured: they share this copy.
   auto shared_config = std::make_shared<const ConfigFile>(config);
@@ -98,10 +47,12 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
     entry->name = std::move(name);
     entry->type = std::move(type);
     entry->reserved = reserved;
-    OptionReader reader(shared_config, std::move(sections),
-                        entry->type == "file" ? "filesystem" : entry->type);
-    entry->store = make_store(entry->type, std::move(reader),
-                              registry->multi_store_ ? entry->name : "", datadir, reserved);
+    const internal::DriverInfo& driver = *internal::driver_of_type(entry->type);
+    OptionReader reader(shared_config, std::move(sections), std::string(driver.option_group));
+    if (driver.make != nullptr) {
+      entry->store = driver.make(std::move(reader),
+                                 {registry->multi_store_ ? entry->name : "", datadir, reserved});
+    }
     if (entry->store) {
       entry->store->configure(false);
     } else {
@@ -185,15 +136,20 @@ std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
                                    "' names none of the configured stores");
     }
   }
-  // swift+config:// locations need a store's account references: the first Swift store's.
+  // Every scheme of a built driver: parsed by the first configured store of its type, which
+  // parses with its configuration (swift+config:// needs a Swift store's references), else by
+  // the driver itself.
   const StoreRegistry* self = registry.get();
-  for (const char* scheme : {"swift", "swift+http", "swift+https", "swift+config"}) {
-    registry->all_schemes_.add(scheme, [self](std::string_view uri) {
-      for (const auto& e : self->entries_) {
-        if (e->store && e->type == "swift") return e->store->parse_location(uri);
-      }
-      return swift::parse_swift_location(uri);
-    });
+  for (const auto& driver : internal::driver_table()) {
+    if (driver.parse == nullptr) continue;
+    for (const auto& scheme : driver.schemes) {
+      registry->all_schemes_.add(scheme, [self, &driver](std::string_view uri) {
+        for (const auto& e : self->entries_) {
+          if (e->store && e->type == driver.type) return e->store->parse_location(uri);
+        }
+        return driver.parse(uri);
+      });
+    }
   }
   return registry;
 }

@@ -26,8 +26,9 @@ inline constexpr std::string_view kToolSummary =
 inline constexpr std::string_view kToolDetails =
     "glance-store reads the same glance-api.conf as OpenStack's glance_store and\n"
     "works on the same stores: filesystem (file://), S3 (s3://, s3+https://), Swift\n"
-    "(swift://, swift+https://, swift+config://) and read-only HTTP (http://,\n"
-    "https://). Locations are printed and parsed as glance_store writes them.\n"
+    "(swift://, swift+https://, swift+config://), Ceph RBD (rbd://) and read-only\n"
+    "HTTP (http://, https://). Locations are printed and parsed as glance_store\n"
+    "writes them.\n"
     "\n"
     "The configuration is --config FILE, else $GLANCE_STORE_CONFIG, else a built-in\n"
     "legacy filesystem store under ${XDG_DATA_HOME:-~/.local/share}/glance-store/images\n"

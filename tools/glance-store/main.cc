@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
                  "glance-api.conf to use (default: $GLANCE_STORE_CONFIG, else a built-in "
                  "filesystem store under ${XDG_DATA_HOME:-~/.local/share}/glance-store/images)");
   app.add_option("--backend", global.backend,
-                 "backend id (multi-store) or store type: file, s3, swift, http (legacy)");
+                 "backend id (multi-store) or store type: file, s3, swift, http, rbd (legacy)");
   app.add_flag("-v,--verbose", verbosity, "log to stderr (repeat for more detail)");
 
   AddOptions add;

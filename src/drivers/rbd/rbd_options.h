@@ -17,7 +17,7 @@ struct RbdOptions {
   std::int64_t chunk_size_mib = 8;    ///< rbd_store_chunk_size: the RBD object size
   std::int64_t connect_timeout = 0;   ///< rados_connect_timeout (s); ≤ 0: ours, below
   bool thin_provisioning = false;     ///< rbd_thin_provisioning: skip all-zero chunks
-  std::int64_t read_concurrency = 4;  ///< rbd_store_read_concurrency (ours): reads in flight
+  std::int64_t read_concurrency = 8;  ///< rbd_store_read_concurrency (ours): reads in flight
 
   /// The bound on connecting and on the monitor's answers when glance's default asks for none:
   /// a cluster that is down fails an operation instead of hanging it.

@@ -19,6 +19,9 @@ constexpr std::uint32_t kCapabilities =
     bits(Capability::kReadRandom) | bits(Capability::kWriteAccess);
 // Image names are keys of the pool's directory object; ours also carry the add's suffix.
 constexpr std::size_t kMaxImageIdLength = 1024;
+// Reads go in pieces of this size (the chunk size when smaller), several in flight: blocks this
+// small are reused by the allocator, where 4 MiB ones would be mapped and unmapped every time.
+constexpr std::uint64_t kReadPieceBytes = 1 << 20;
 
 Error image_not_found(std::string_view image) {
   return {ErrorKind::kNotFound, "RBD image " + std::string(image) + " does not exist"};
@@ -27,7 +30,7 @@ Error image_not_found(std::string_view image) {
 class RbdStore final : public Store {
  public:
   RbdStore(OptionReader options, std::string backend_id)
-      : Store(std::move(options), std::move(backend_id), {"rbd"}, kCapabilities) {}
+      : Store(std::move(options), std::move(backend_id), schemes_of_type("rbd"), kCapabilities) {}
 
   std::string_view type() const override { return "rbd"; }
   std::string_view config_name() const override { return "rbd"; }
@@ -138,7 +141,7 @@ class RbdStore final : public Store {
     target.pool = loc.pool().value_or(options_.pool);
     target.image = loc.image();
     target.snapshot = loc.snapshot();
-    target.piece_size = std::min<std::uint64_t>(options_.chunk_bytes(), 4 << 20);
+    target.piece_size = std::min<std::uint64_t>(options_.chunk_bytes(), kReadPieceBytes);
     target.in_flight = static_cast<std::size_t>(options_.read_concurrency);
     return target;
   }

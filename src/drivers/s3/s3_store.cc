@@ -29,8 +29,7 @@ bool is_aws_host(std::string_view host) {
 class S3Store final : public Store {
  public:
   S3Store(OptionReader options, std::string backend_id)
-      : Store(std::move(options), std::move(backend_id), {"s3", "s3+http", "s3+https"},
-              kCapabilities) {}
+      : Store(std::move(options), std::move(backend_id), schemes_of_type("s3"), kCapabilities) {}
 
   std::string_view type() const override { return "s3"; }
   std::string_view config_name() const override { return "s3"; }

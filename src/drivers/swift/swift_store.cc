@@ -81,8 +81,7 @@ Credentials trustee_credentials(const SwiftReference& ref) {
 class SwiftStore final : public Store {
  public:
   SwiftStore(OptionReader options, std::string backend_id)
-      : Store(std::move(options), std::move(backend_id),
-              {"swift+https", "swift", "swift+http", "swift+config"}, kCapabilities) {}
+      : Store(std::move(options), std::move(backend_id), schemes_of_type("swift"), kCapabilities) {}
 
   std::string_view type() const override { return "swift"; }
   std::string_view config_name() const override { return "swift"; }

@@ -119,15 +119,17 @@ TEST_P(RbdBadOptionTest, IsBadStoreConfigurationNamingTheOption) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, RbdBadOptionTest,
-                         ::testing::Values(OptionValue{"rbd_store_chunk_size", "0"},
-                                           OptionValue{"rbd_store_chunk_size", "33"},
-                                           OptionValue{"rbd_store_chunk_size", "8M"},
-                                           OptionValue{"rados_connect_timeout", "soon"},
-                                           OptionValue{"rbd_thin_provisioning", "maybe"},
-                                           OptionValue{"rbd_store_read_concurrency", "0"},
-                                           OptionValue{"rbd_store_ceph_conf",
-                                                       "/etc/ceph/" + std::string(256, 'c')}));
+INSTANTIATE_TEST_SUITE_P(
+    Cases, RbdBadOptionTest,
+    ::testing::Values(OptionValue{"rbd_store_chunk_size", "0"},
+                      OptionValue{"rbd_store_chunk_size", "33"},
+                      OptionValue{"rbd_store_chunk_size", "8M"},
+                      OptionValue{"rados_connect_timeout", "soon"},
+                      OptionValue{"rados_connect_timeout", "2147483648"},
+                      OptionValue{"rbd_store_ceph_conf", std::string("/etc/ceph/a\0b", 13)},
+                      OptionValue{"rbd_thin_provisioning", "maybe"},
+                      OptionValue{"rbd_store_read_concurrency", "0"},
+                      OptionValue{"rbd_store_ceph_conf", "/etc/ceph/" + std::string(256, 'c')}));
 
 }  // namespace
 }  // namespace glance_store::rbd
