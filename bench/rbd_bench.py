@@ -2,8 +2,9 @@
 """Whole-process RBD benchmark on the project's single-node Ceph: add and get of a file of
 random bytes with `glance-store`, with Python glance_store 4.1's rbd driver (Debian's
 python3-glance-store + python3-rbd) and with `rbd import` / `rbd export` (the ceiling: no
-hashing), side by side in one run, alternating, each process under /usr/bin/time for its wall
-time, CPU seconds and peak RSS.
+hashing), side by side in one run, alternating, each process under /usr/bin/time for its CPU
+seconds and peak RSS. Ours and the rbd tool are timed as whole processes, glance_store inside
+its process after start-up (which favours it, as in the other benchmarks).
 
 Both stores use rbd_store_chunk_size = 8 (MiB objects of 8 MiB, glance's default). Every image
 the benchmark writes is deleted right after it is read back.
@@ -116,6 +117,9 @@ def main():
                     get = rbd + ['export', '--no-progress', image, '-']  # to /dev/null
                 a = timed(add, osd_pid=osd_pid)
                 g = timed(get, subprocess.DEVNULL if who == 'rbd' else subprocess.PIPE, osd_pid)
+                if who == 'theirs':  # timed inside its process, after start-up (favours it)
+                    a = (json.loads(a[4])['seconds'],) + a[1:]
+                    g = (json.loads(g[4])['seconds'],) + g[1:]
                 runs[who].append({'add': a[:4], 'get': g[:4]})
                 if who == 'rbd':
                     subprocess.run(rbd + ['rm', '--no-progress', image], check=True)

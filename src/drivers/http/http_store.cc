@@ -238,7 +238,7 @@ bool discard(net::ResponseStream& stream, std::uint64_t count) {
 class HttpStore final : public Store {
  public:
   HttpStore(OptionReader options, std::string backend_id)
-      : Store(std::move(options), std::move(backend_id), {"http", "https"},
+      : Store(std::move(options), std::move(backend_id), schemes_of_type("http"),
               bits(Capability::kReadRandom) | bits(Capability::kDriverReusable)) {}
 
   std::string_view type() const override { return "http"; }

@@ -292,14 +292,16 @@ TEST_F(RbdStoreTest, ImageIdsReachTheirOwnImage) {
   EXPECT_EQ(e.kind(), ErrorKind::kInvalid);
 }
 
-TEST_F(RbdStoreTest, MultiStoreLocationsCarryTheBackend) {
-  stores_ = StoreRegistry::create(
-      ConfigFile::parse("[DEFAULT]\nenabled_backends = ceph:rbd\n[glance_store]\n"
-                        "default_backend = ceph\n[ceph]\n" +
-                        rbd_store_lines(server_) +
-                        "[os_glance_staging_store]\n"
-                        "filesystem_store_datadir = /tmp/gs-rbd-staging\n"
-                        "[os_glance_tasks_store]\nfilesystem_store_datadir = /tmp/gs-rbd-tasks\n"));
+TEST_F(RbdStoreTest, MultiStoreWithBackendDefaults) {
+  // The cluster's settings shared through [backend_defaults], the pool the backend's own.
+  stores_ = StoreRegistry::create(ConfigFile::parse(
+      "[DEFAULT]\nenabled_backends = ceph:rbd\n[glance_store]\ndefault_backend = ceph\n"
+      "[backend_defaults]\nrbd_store_ceph_conf = " +
+      server_.ceph_conf + "\nrbd_store_user = " + server_.user +
+      "\nrbd_store_pool = nowhere\n[ceph]\nrbd_store_pool = " + server_.pool +
+      "\nrbd_store_chunk_size = 1\n"
+      "[os_glance_staging_store]\nfilesystem_store_datadir = /tmp/gs-rbd-staging\n"
+      "[os_glance_tasks_store]\nfilesystem_store_datadir = /tmp/gs-rbd-tasks\n"));
   EXPECT_EQ(stores_->store_by_name("ceph").url_prefix(),
             "rbd://" + admin_.fsid() + "/" + server_.pool + "/");
   const std::string id = new_id("multi");

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
+#include "drivers/rbd/rbd_errors.h"
 #include "drivers/rbd/rbd_options.h"
 #include "drivers/rbd/rbd_writer.h"
 #include "glance_store/backend.h"
@@ -130,6 +133,38 @@ INSTANTIATE_TEST_SUITE_P(
                       OptionValue{"rbd_thin_provisioning", "maybe"},
                       OptionValue{"rbd_store_read_concurrency", "0"},
                       OptionValue{"rbd_store_ceph_conf", "/etc/ceph/" + std::string(256, 'c')}));
+
+// The one errno mapper (spec rbd.md "Errors"): librbd's and librados' negative errno values.
+TEST(RbdErrors, MapsErrnoToKinds) {
+  const std::pair<int, ErrorKind> cases[] = {
+      {ENOENT, ErrorKind::kNotFound},
+      {EEXIST, ErrorKind::kDuplicate},
+      {ENOSPC, ErrorKind::kStorageFull},
+      {EDQUOT, ErrorKind::kStorageFull},
+      {EBUSY, ErrorKind::kInUseByStore},
+      {ENOTEMPTY, ErrorKind::kHasSnapshot},
+      {EACCES, ErrorKind::kForbidden},
+      {EPERM, ErrorKind::kForbidden},
+      {ETIMEDOUT, ErrorKind::kRemoteServiceUnavailable},
+      {EIO, ErrorKind::kBackendException},
+      {EROFS, ErrorKind::kBackendException},
+  };
+  for (const auto& [err, kind] : cases) {
+    const Error e = rbd_error(-err, "writing x");
+    EXPECT_EQ(e.kind(), kind) << err;
+    EXPECT_EQ(e.sys_errno(), err);
+    EXPECT_EQ(e.message().rfind("writing x: ", 0), 0U) << e.message();
+  }
+  EXPECT_EQ(check(5, "x"), 5);
+  EXPECT_THROW(check(-EIO, "x"), Error);
+}
+
+TEST(RbdErrors, ConnectFailuresTellConfigurationFromAClusterThatIsDown) {
+  EXPECT_EQ(connect_error(-EACCES, "c").kind(), ErrorKind::kBadStoreConfiguration);
+  EXPECT_EQ(connect_error(-ENOENT, "c").kind(), ErrorKind::kBadStoreConfiguration);
+  EXPECT_EQ(connect_error(-ETIMEDOUT, "c").kind(), ErrorKind::kRemoteServiceUnavailable);
+  EXPECT_EQ(connect_error(-ECONNREFUSED, "c").kind(), ErrorKind::kRemoteServiceUnavailable);
+}
 
 }  // namespace
 }  // namespace glance_store::rbd
