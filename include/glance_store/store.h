@@ -76,6 +76,15 @@ struct AddResult {
   nlohmann::json metadata = nlohmann::json::object();
 };
 
+/// Something an interrupted add left in a store: invisible to reads, but stored (and paid for).
+struct Leftover {
+  std::string kind;      ///< "temporary file", "multipart upload", "segments", "rbd image"
+  std::string name;      ///< the path, key, segment prefix or image name
+  std::string image_id;  ///< the id the add was for
+  std::int64_t age_seconds = 0;
+  std::string detail;  ///< what removing it needs besides the name (an S3 upload id); may be empty
+};
+
 /// Memory bound of the add pipeline: at most buffer_size × buffer_count bytes in flight.
 struct PipelineOptions {
   std::size_t buffer_size = 1 << 20;
@@ -141,6 +150,19 @@ class Store {
   /// The local directories the store keeps its images in, as configured (a filesystem store's
   /// datadirs; none for a remote store): a caller writing files elsewhere keeps out of them.
   virtual std::vector<std::string> local_directories() const { return {}; }
+  /// The leftovers of interrupted adds at least `min_age_seconds` old. A live add's are never
+  /// listed where the store can tell (see each store's page); elsewhere age is what protects
+  /// them. Throws when the store cannot be listed (e.g. a backend that is down); a store that
+  /// keeps no leftovers (HTTP) lists none.
+  virtual std::vector<Leftover> find_leftovers(std::int64_t min_age_seconds);
+  /// Removes one leftover find_leftovers listed; one already gone is not an error. Throws on a
+  /// failure (InUseByStore: still in use, e.g. an RBD image whose dead writer's watch has not
+  /// timed out yet).
+  virtual void remove_leftover(const Leftover& leftover);
+  /// Why find_leftovers cannot look at everything this store writes to ("" when it can): e.g.
+  /// multi-tenant Swift, whose images are in each user's own account.
+  virtual std::string leftovers_out_of_reach() const { return ""; }
+
   /// The store's `weight` option (multi-store), 0 otherwise.
   std::int64_t weight() const { return weight_; }
   const std::optional<std::string>& description() const { return description_; }

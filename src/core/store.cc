@@ -105,6 +105,10 @@ AddResult Store::add(std::string_view image_id, InputStream& data, std::uint64_t
   return result;
 }
 
+std::vector<Leftover> Store::find_leftovers(std::int64_t /*min_age_seconds*/) { return {}; }
+
+void Store::remove_leftover(const Leftover& /*leftover*/) {}
+
 void Store::set_acls(const StoreLocation& /*location*/, bool /*is_public*/,
                      const std::vector<std::string>& /*read_tenants*/,
                      const std::vector<std::string>& /*write_tenants*/,

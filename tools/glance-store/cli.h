@@ -74,6 +74,12 @@ struct CopyOptions {
 };
 int run_copy(const GlobalOptions& global, const CopyOptions& options);
 
+struct CleanupOptions {
+  std::int64_t older_than_seconds = 24 * 3600;
+  bool dry_run = false;
+};
+int run_cleanup(const GlobalOptions& global, const CleanupOptions& options);
+
 struct VerifyOptions {
   std::string uri;
   ExpectedDigests expected;

@@ -382,4 +382,45 @@ int run_stores(const GlobalOptions& global) {
   return 0;
 }
 
+int run_cleanup(const GlobalOptions& global, const CleanupOptions& options) {
+  ConfigFile config;
+  auto registry = open_registry(global, config);
+  Json list = Json::array();
+  bool failed = false;
+  for (Store* store : registry->stores()) {
+    Json entry;
+    entry["name"] = store->backend_id().empty() ? std::string(store->type()) : store->backend_id();
+    entry["type"] = store->type();
+    Json leftovers = Json::array();
+    try {
+      for (const Leftover& leftover : store->find_leftovers(options.older_than_seconds)) {
+        Json item = {{"kind", leftover.kind},
+                     {"name", leftover.name},
+                     {"image_id", leftover.image_id},
+                     {"age_seconds", leftover.age_seconds},
+                     {"removed", false}};
+        if (!options.dry_run) {
+          try {
+            store->remove_leftover(leftover);
+            item["removed"] = true;
+          } catch (const Error& e) {
+            item["error"] = std::string(kind_name(e.kind())) + ": " + e.message();
+            failed = true;
+          }
+        }
+        leftovers.push_back(item);
+      }
+      const std::string out_of_reach = store->leftovers_out_of_reach();
+      if (!out_of_reach.empty()) entry["skipped"] = out_of_reach;
+    } catch (const Error& e) {
+      entry["skipped"] = std::string(kind_name(e.kind())) + ": " + e.message();
+      failed = true;
+    }
+    entry["leftovers"] = leftovers;
+    list.push_back(entry);
+  }
+  print_json(list);
+  return failed ? exit_code(ErrorKind::kBackendException) : 0;
+}
+
 }  // namespace glance_store::cli

@@ -114,6 +114,23 @@ inline constexpr CommandHelp kCommandHelp[] = {
      "is disabled.",
      "  16  BadStoreConfiguration: an option is malformed (the message names it)\n",
      "glance-store --config /etc/glance/glance-api.conf stores\n"},
+    {"cleanup", "list, and remove, what interrupted adds left behind",
+     "Finds the leftovers of adds that were interrupted (kill -9, power loss) at\n"
+     "least --older-than ago (a number with s, m, h or d; default 24h) in every\n"
+     "configured store: filesystem temporaries, S3 multipart uploads in the store's\n"
+     "bucket, Swift segments without their manifest, RBD images still named\n"
+     "<id>;adding;<token>. Removes them unless --dry-run, and prints a JSON array with\n"
+     "one object per store: name, type, leftovers (kind, name, image_id,\n"
+     "age_seconds, removed, error), and skipped when the store cannot be looked at\n"
+     "(a store that is down; multi-tenant Swift, whose images are in each user's\n"
+     "account). A live add is never touched: the filesystem and RBD can tell (a lock,\n"
+     "an open handle); on S3 and Swift only the age protects it, so keep --older-than\n"
+     "above the longest add (a bucket or container shared with Python glance_store\n"
+     "holds its live uploads too).",
+     "   0  every leftover found was removed (or --dry-run)\n"
+     "  27  BackendException: a leftover could not be removed, or a store listed\n",
+     "glance-store --config /etc/glance/glance-api.conf cleanup --dry-run\n"
+     "glance-store --config /etc/glance/glance-api.conf cleanup --older-than 2h\n"},
 };
 
 /// The help of `name`; nullptr for a name that is not a command.

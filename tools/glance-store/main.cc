@@ -55,6 +55,33 @@ std::uint64_t parse_count(const std::string& option, const std::string& text) {
   return value;
 }
 
+// A duration: decimal digits and one unit, s, m, h or d ("90s", "24h").
+std::int64_t parse_duration(const std::string& option, const std::string& text) {
+  const auto usage = [&] {
+    throw_usage(option + " must be a number followed by s, m, h or d (e.g. 24h), not '" + text +
+                "'");
+  };
+  if (text.size() < 2) usage();
+  const char unit = text.back();
+  const std::int64_t scale = unit == 's'   ? 1
+                             : unit == 'm' ? 60
+                             : unit == 'h' ? 3600
+                             : unit == 'd' ? 86400
+                                           : 0;
+  if (scale == 0) usage();
+  const std::string digits = text.substr(0, text.size() - 1);
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    usage();
+  }
+  std::int64_t value = 0;
+  const auto [stop, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || stop != digits.data() + digits.size() ||
+      value > std::numeric_limits<std::int64_t>::max() / scale) {
+    usage();
+  }
+  return value * scale;
+}
+
 // A command whose one-line description, long help and example come from help.h.
 CLI::App* add_command(CLI::App& app, std::string_view name) {
   const CommandHelp* help = find_command_help(name);
@@ -161,6 +188,14 @@ int main(int argc, char** argv) {
 
   auto* stores_cmd = add_command(app, "stores");
 
+  CleanupOptions cleanup;
+  std::string older_than = "24h";
+  auto* cleanup_cmd = add_command(app, "cleanup");
+  cleanup_cmd->add_option("--older-than", older_than,
+                          "only leftovers at least this old: a number with s, m, h or d "
+                          "(default 24h)");
+  cleanup_cmd->add_flag("--dry-run", cleanup.dry_run, "list, remove nothing");
+
   if (argc == 3 && std::string_view(argv[1]) == "--man") return write_man_page(app, argv[2]);
   try {
     app.parse(argc, argv);
@@ -199,6 +234,10 @@ int main(int argc, char** argv) {
     if (*delete_cmd) return run_delete(global, uri);
     if (*parse_cmd) return run_parse_uri(global, uri, show_credentials);
     if (*stores_cmd) return run_stores(global);
+    if (*cleanup_cmd) {
+      cleanup.older_than_seconds = parse_duration("--older-than", older_than);
+      return run_cleanup(global, cleanup);
+    }
   } catch (const Error& e) {
     print_error(kind_name(e.kind()), e.message());
     return exit_code(e.kind());
