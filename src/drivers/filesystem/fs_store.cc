@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include "core/log.h"
@@ -177,22 +178,69 @@ void FilesystemStore::remove_stale_temporaries(const std::string& dir) const {
   while (const dirent* entry = ::readdir(d)) {
     if (!is_temporary_name(entry->d_name)) continue;
     const std::string path = dir + "/" + entry->d_name;
-    if (is_live_temporary(path)) continue;  // POSIX-emulated locks (NFS) are per process
-    // Opened for writing: on NFS an exclusive lock needs a writable descriptor.
-    const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) continue;
-    struct stat by_fd {};
-    struct stat by_name {};
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &by_fd) == 0 && S_ISREG(by_fd.st_mode) &&
-        ::lstat(path.c_str(), &by_name) == 0 && by_fd.st_ino == by_name.st_ino &&
-        by_fd.st_dev == by_name.st_dev) {
-      if (::unlink(path.c_str()) == 0) {
-        internal::logger()->info("Removed the leftover of an interrupted add: {}", path);
-      }
+    if (remove_if_stale(path)) {
+      internal::logger()->info("Removed the leftover of an interrupted add: {}", path);
     }
-    ::close(fd);
   }
   ::closedir(d);
+}
+
+bool FilesystemStore::remove_if_stale(const std::string& path) {
+  if (is_live_temporary(path)) return false;  // POSIX-emulated locks (NFS) are per process
+  // Opened for writing: on NFS an exclusive lock needs a writable descriptor.
+  const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct stat by_fd {};
+  struct stat by_name {};
+  bool removed = false;
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &by_fd) == 0 && S_ISREG(by_fd.st_mode) &&
+      ::lstat(path.c_str(), &by_name) == 0 && by_fd.st_ino == by_name.st_ino &&
+      by_fd.st_dev == by_name.st_dev) {
+    removed = ::unlink(path.c_str()) == 0;
+  }
+  ::close(fd);
+  return removed;
+}
+
+// Every process that configures the store removes what dead adds left (above); what is found
+// here died since, or in a datadir this process could not clean.
+std::vector<Leftover> FilesystemStore::find_leftovers(std::int64_t min_age_seconds) {
+  std::vector<Leftover> out;
+  const std::int64_t now = std::time(nullptr);
+  for (const auto& dir : datadirs()) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) continue;
+    while (const dirent* entry = ::readdir(d)) {
+      const std::string_view name = entry->d_name;
+      if (!is_temporary_name(name)) continue;
+      const std::string path = dir + "/" + entry->d_name;
+      struct stat st {};
+      if (is_live_temporary(path) || ::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        continue;
+      }
+      // A live add in another process holds the lock.
+      const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      if (fd < 0) continue;
+      const bool locked_elsewhere = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+      ::close(fd);
+      const std::int64_t age = now - st.st_mtime;
+      if (locked_elsewhere || age < min_age_seconds) continue;
+      // ".<id>.tmp.<pid>.<hex>"
+      const std::string_view id = name.substr(1, name.rfind(".tmp.") - 1);
+      out.push_back({"temporary file", path, std::string(id), age, ""});
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+void FilesystemStore::remove_leftover(const Leftover& leftover) {
+  struct stat st {};
+  if (::lstat(leftover.name.c_str(), &st) != 0) return;  // gone already
+  if (!remove_if_stale(leftover.name)) {
+    throw Error(ErrorKind::kInUseByStore,
+                "The temporary " + leftover.name + " is locked: an add is writing it");
+  }
 }
 
 std::uint64_t FilesystemStore::free_space(const std::string& dir) const {

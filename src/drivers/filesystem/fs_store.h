@@ -27,6 +27,9 @@ class FilesystemStore final : public Store {
   std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const override;
   std::string url_prefix() const override;
   std::vector<std::string> local_directories() const override;
+  /// The temporaries of adds that died (their lock can be taken), in every datadir.
+  std::vector<Leftover> find_leftovers(std::int64_t min_age_seconds) override;
+  void remove_leftover(const Leftover& leftover) override;
 
   /// Test seam: the system calls made from now on.
   void set_syscalls_for_testing(std::shared_ptr<Syscalls> syscalls) {
@@ -63,6 +66,8 @@ class FilesystemStore final : public Store {
   /// Creates a datadir that does not exist yet (the first add into it does).
   void create_if_missing(const std::string& dir) const;
   void remove_stale_temporaries(const std::string& dir) const;
+  /// Removes `path` when it is the temporary of an add that died; whether it did.
+  static bool remove_if_stale(const std::string& path);
   nlohmann::json metadata_for(const std::string& path) const;
 
   std::string default_datadir_;

@@ -63,6 +63,16 @@ std::uint64_t Cluster::default_features() {
   return features == 0 ? RBD_FEATURE_LAYERING : features;
 }
 
+void Cluster::blocklist(const std::string& address) {
+  const std::string command = R"({"prefix": "osd blocklist", "blocklistop": "add", "addr": ")" +
+                              address + R"(", "expire": 3600.0})";
+  ceph::bufferlist in;
+  ceph::bufferlist out;
+  std::string status;
+  const int r = rados_.mon_command(command, in, &out, &status);
+  if (r < 0) throw rbd_error(r, "Failed to fence off the dead client " + address + ": " + status);
+}
+
 std::string configured_fsid(const RbdOptions& options) {
   librados::Rados rados;
   std::string fsid;

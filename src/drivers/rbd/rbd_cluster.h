@@ -30,6 +30,10 @@ class Cluster {
   /// The features new images get: the cluster's rbd_default_features, or layering when that
   /// is unset or 0 (as glance).
   std::uint64_t default_features();
+  /// Fences a client address off the cluster for an hour (what librbd does to a dead lock
+  /// owner): its watches go at once, so an image a dead process had open can be removed. Only
+  /// for clients known to be dead.
+  void blocklist(const std::string& address);
 
  private:
   Cluster() = default;

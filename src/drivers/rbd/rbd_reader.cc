@@ -34,17 +34,18 @@ class ImageStream final : public InputStream {
     next_offset_ = std::min(offset, size);
     end_ = length ? next_offset_ + std::min(*length, size - next_offset_) : size;
     total_ = end_ - next_offset_;
-    while (pending_.size() < in_flight_max_ && next_offset_ < end_) issue();
+    try {
+      while (pending_.size() < in_flight_max_ && next_offset_ < end_) issue();
+    } catch (...) {
+      drain();  // the destructor does not run for a constructor that throws
+      throw;
+    }
   }
 
   /// The bytes the stream delivers.
   std::uint64_t length() const { return total_; }
 
-  ~ImageStream() override {
-    for (auto& piece : pending_) piece.completion->wait_for_complete();
-    for (auto& piece : pending_) piece.completion->release();
-    image_.close();
-  }
+  ~ImageStream() override { drain(); }
 
   std::size_t read(std::span<std::byte> out) override {
     while (current_.length() == position_) {
@@ -63,6 +64,14 @@ class ImageStream final : public InputStream {
     librbd::RBD::AioCompletion* completion;
     std::uint64_t length;
   };
+
+  // Waits for the reads in flight (their buffers are ours), then closes the image.
+  void drain() noexcept {
+    for (auto& piece : pending_) piece.completion->wait_for_complete();
+    for (auto& piece : pending_) piece.completion->release();
+    pending_.clear();
+    image_.close();
+  }
 
   void issue() {
     const std::uint64_t length = std::min(piece_size_, end_ - next_offset_);

@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <ctime>
 #include <mutex>
 #include <rbd/librbd.hpp>
 
@@ -86,14 +87,71 @@ class RbdStore final : public Store {
     librbd::RBD rbd;
     if (own_snapshot) remove_snapshot(io, name, *loc.snapshot());
     const int r = rbd.remove(io, name.c_str());
-    if (r == 0) {
-      io.remove(commit_lock_object(name));  // when an add of ours made it
-      return;
-    }
+    if (r == 0) return;
     // Opened or snapshotted since the checks: the image stays as it was, snapshot protected.
     if (own_snapshot) restore_snapshot(io, name, *loc.snapshot());
     if (r == -ENOENT) throw image_not_found(name);
     throw rbd_error(r, "Failed to remove RBD image " + name);
+  }
+
+  // The temporary images of adds (`<id>;adding;<token>`) created at least min_age ago, but not
+  // those a live process of this host is still writing.
+  std::vector<Leftover> find_leftovers(std::int64_t min_age_seconds) override {
+    auto cluster = connected();
+    librados::IoCtx& io = cluster->pool(options_.pool);
+    librbd::RBD rbd;
+    std::vector<librbd::image_spec_t> images;
+    check(rbd.list2(io, &images), "Failed to list the RBD images of pool " + options_.pool);
+    const std::int64_t now = std::time(nullptr);
+    std::vector<Leftover> out;
+    for (const auto& spec : images) {
+      const auto image_id = image_of_adding_name(spec.name);
+      if (!image_id) continue;
+      librbd::Image image;
+      const int r = rbd.open_read_only(io, image, spec.name.c_str(), nullptr);
+      if (r == -ENOENT) continue;  // removed meanwhile
+      check(r, "Failed to open RBD image " + spec.name);
+      timespec created{};
+      check(image.get_create_timestamp(&created), "Failed to read the age of " + spec.name);
+      const std::int64_t age = now - created.tv_sec;
+      std::string mark;
+      image.metadata_get(std::string(kAddingMetadataKey), &mark);
+      if (age < min_age_seconds || writer_state(mark) == WriterState::kAlive) continue;
+      out.push_back({"rbd image", spec.name, *image_id, age, mark});
+    }
+    return out;
+  }
+
+  // An image a client still has open is removed only when that client is a dead process of
+  // this host (fenced off first, so that its watch goes at once): another host's writer may be
+  // alive, and a dead one's watch times out by itself (30 s).
+  void remove_leftover(const Leftover& leftover) override {
+    auto cluster = connected();
+    librados::IoCtx& io = cluster->pool(options_.pool);
+    // Never while an add of the id renames (its temporary could be this one).
+    const CommitLock lock(io, leftover.image_id);
+    {
+      librbd::RBD rbd;
+      librbd::Image image;
+      const int r = rbd.open_read_only(io, image, leftover.name.c_str(), nullptr);
+      if (r == -ENOENT) return;
+      check(r, "Failed to open RBD image " + leftover.name);
+      std::list<librbd::image_watcher_t> watchers;
+      check(image.list_watchers(watchers), "Failed to list the clients of " + leftover.name);
+      std::string mark;
+      image.metadata_get(std::string(kAddingMetadataKey), &mark);
+      if (!watchers.empty()) {
+        if (writer_state(mark) != WriterState::kDead) {
+          throw Error(ErrorKind::kInUseByStore,
+                      "RBD image " + leftover.name + " is still open by " + watchers.front().addr +
+                          ", whose process this host cannot tell dead (" +
+                          (mark.empty() ? "no mark" : mark) + "): try again later");
+        }
+        for (const auto& watcher : watchers) cluster->blocklist(watcher.addr);
+      }
+    }
+    const int r = remove_image_and_snapshots(io, leftover.name);
+    if (r < 0 && r != -ENOENT) throw rbd_error(r, "Failed to remove RBD image " + leftover.name);
   }
 
   std::unique_ptr<ImageWriter> begin_add(std::string_view image_id, std::uint64_t size,
@@ -105,6 +163,13 @@ class RbdStore final : public Store {
     WriteTarget target;
     target.cluster = connected();
     target.pool = options_.pool;
+    try {
+      target.cluster->pool(target.pool);
+    } catch (const Error& e) {
+      if (!e.is(ErrorKind::kNotFound)) throw;
+      throw bad_store_configuration_error(
+          "rbd", "rbd_store_pool " + target.pool + " does not exist: " + e.message());
+    }
     target.image = std::string(image_id);
     target.size = size;
     target.order = options_.order();
@@ -129,9 +194,17 @@ class RbdStore final : public Store {
     return *loc;
   }
 
+  // Connecting may take the connect timeout: not under the mutex, which url_prefix takes.
   std::shared_ptr<Cluster> connected() {
+    RbdOptions options;
+    {
+      std::lock_guard lock(mutex_);
+      if (cluster_) return cluster_;
+      options = options_;
+    }
+    auto cluster = Cluster::connect(options);
     std::lock_guard lock(mutex_);
-    if (!cluster_) cluster_ = Cluster::connect(options_);
+    if (!cluster_) cluster_ = std::move(cluster);
     return cluster_;
   }
 

@@ -1,11 +1,17 @@
 #include "drivers/rbd/rbd_writer.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <rbd/librbd.hpp>
+#include <sstream>
 #include <thread>
 
 #include "core/hex.h"
@@ -27,31 +33,8 @@ bool all_zero(std::span<const std::byte> bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
 }
 
-std::string adding_mark() {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  return "pid " + std::to_string(::getpid()) + " on " + host + " since " + std::to_string(now);
-}
-
-// Removes an image and its snapshots, whatever state an add left it in; never throws.
 void remove_quietly(librados::IoCtx& io, const std::string& name) {
-  librbd::RBD rbd;
-  {
-    librbd::Image image;
-    if (rbd.open(io, image, name.c_str()) == 0) {
-      std::vector<librbd::snap_info_t> snaps;
-      image.snap_list(snaps);
-      for (const auto& snap : snaps) {
-        image.snap_unprotect(snap.name.c_str());
-        image.snap_remove(snap.name.c_str());
-      }
-      image.close();
-    }
-  }
-  const int r = rbd.remove(io, name.c_str());
+  const int r = remove_image_and_snapshots(io, name);
   if (r < 0 && r != -ENOENT) {
     internal::logger()->warn("Could not remove the interrupted add's RBD image {}: {}", name,
                              std::strerror(-r));
@@ -115,12 +98,16 @@ class RbdWriter final : public ImageWriter {
     check(image_.flush(), "Failed to flush RBD image " + temp_name_);
     check(image_.snap_create(snap.c_str()), "Failed to snapshot RBD image " + temp_name_);
     check(image_.snap_protect(snap.c_str()), "Failed to protect the snapshot of " + temp_name_);
-    image_.metadata_remove(std::string(kAddingMetadataKey));
-    std::string own_id;
-    check(image_.get_id(&own_id), "Failed to read the id of RBD image " + temp_name_);
+    check(image_.get_id(&own_id_), "Failed to read the id of RBD image " + temp_name_);
     check(image_.close(), "Failed to close RBD image " + temp_name_);
-    rename_into_place(own_id);
+    rename_into_place();
     done_ = true;
+    // The mark goes last: until the rename, the image is an add in progress for a cleanup.
+    librbd::RBD rbd;
+    librbd::Image committed;
+    if (rbd.open(*io_, committed, target_.image.c_str()) == 0) {
+      committed.metadata_remove(std::string(kAddingMetadataKey));
+    }
     const RbdLocation location(target_.cluster->fsid(), target_.pool, target_.image, snap);
     return {location.uri(), nlohmann::json::object()};
   }
@@ -135,6 +122,15 @@ class RbdWriter final : public ImageWriter {
     in_flight_.clear();
     image_.close();
     remove_quietly(*io_, temp_name_);
+    // A commit that failed after its rename was applied: the id names our image.
+    if (!own_id_.empty()) {
+      try {
+        if (id_of_image(*io_, target_.image) == own_id_) remove_quietly(*io_, target_.image);
+      } catch (const Error& e) {
+        internal::logger()->error("RBD image {} may hold the failed add's data: {}", target_.image,
+                                  e.message());
+      }
+    }
   }
 
  private:
@@ -148,50 +144,34 @@ class RbdWriter final : public ImageWriter {
   }
 
   // librbd's rename is not safe against another rename onto the same name (both may report
-  // success, one of them without renaming): adds of one id rename one at a time, under a
-  // RADOS lock on the id's commit object, and check the name holds their image afterwards.
-  void rename_into_place(const std::string& own_id) {
-    const std::string lock_object = commit_lock_object(target_.image);
-    const std::string cookie = internal::random_token();
-    timeval duration{kCommitLockSeconds, 0};
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(2 * kCommitLockSeconds);
-    for (;;) {
-      const int r = io_->lock_exclusive(lock_object, kCommitLockName, cookie,
-                                        "glance_store add of " + target_.image, &duration, 0);
-      if (r == 0) break;
-      if ((r != -EBUSY && r != -EEXIST) || std::chrono::steady_clock::now() > deadline) {
-        throw rbd_error(r, "Failed to lock the commit of RBD image " + target_.image);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    const auto unlock = [&] { io_->unlock(lock_object, kCommitLockName, cookie); };
-    try {
-      librbd::RBD rbd;
-      if (image_id_of(target_.image)) throw duplicate_error(target_.image);
-      check(rbd.rename(*io_, temp_name_.c_str(), target_.image.c_str()),
-            "Failed to rename RBD image " + temp_name_ + " to " + target_.image);
-      if (image_id_of(target_.image) != own_id) {
-        internal::logger()->error("RBD image {} is not the one its add renamed", target_.image);
-        throw duplicate_error(target_.image);
-      }
-    } catch (...) {
-      unlock();
-      throw;
-    }
-    unlock();
-  }
-
-  // The id of the image `name` names, or nullopt when there is none.
-  std::optional<std::string> image_id_of(const std::string& name) {
+  // success, one of them without renaming): adds of one id rename one at a time, under the id's
+  // commit lock, and the name must hold their image afterwards — whatever the rename returned,
+  // since it may have been applied and then failed to say so.
+  void rename_into_place() {
+    CommitLock lock(*io_, target_.image);
+    if (id_of_image(*io_, target_.image)) throw duplicate_error(target_.image);
     librbd::RBD rbd;
-    librbd::Image image;
-    const int r = rbd.open_read_only(*io_, image, name.c_str(), nullptr);
-    if (r == -ENOENT) return std::nullopt;
-    check(r, "Failed to open RBD image " + name);
-    std::string id;
-    check(image.get_id(&id), "Failed to read the id of RBD image " + name);
-    return id;
+    const int r = rbd.rename(*io_, temp_name_.c_str(), target_.image.c_str());
+    std::optional<std::string> named;
+    for (int attempt = 0;; ++attempt) {
+      try {
+        named = id_of_image(*io_, target_.image);
+        break;
+      } catch (const Error&) {
+        if (attempt == 2) throw;  // unknown: abort() looks again
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+    if (named == own_id_) {
+      if (!lock.still_held()) {
+        internal::logger()->warn("The commit lock of RBD image {} expired during its rename",
+                                 target_.image);
+      }
+      return;
+    }
+    check(r, "Failed to rename RBD image " + temp_name_ + " to " + target_.image);
+    internal::logger()->error("RBD image {} is not the one its add renamed", target_.image);
+    throw duplicate_error(target_.image);
   }
 
   // An unknown size: doubling steps (at most 8 GiB at once), at least to `needed`.
@@ -209,10 +189,141 @@ class RbdWriter final : public ImageWriter {
   std::uint64_t capacity_;
   std::uint64_t offset_ = 0;
   std::deque<librbd::RBD::AioCompletion*> in_flight_;
+  std::string own_id_;  // librbd's id of the image, once the commit has read it
   bool done_ = false;
 };
 
 }  // namespace
+
+namespace {
+
+std::string read_first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// What tells this process apart from every other: its pid namespace, the boot, and its start
+// time (so that a reused pid is not taken for it).
+std::string process_identity(pid_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  char ns[128] = {};
+  const ssize_t n = ::readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+  const std::string stat = read_first_line((proc + "/stat").c_str());
+  // Field 22, after the command name in parentheses (which may hold spaces).
+  std::string start;
+  const std::size_t close = stat.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && fields >> field; ++i) {
+      if (i == 22) start = field;
+    }
+  }
+  return "pidns=" + std::string(ns, n > 0 ? static_cast<std::size_t>(n) : 0) +
+         " boot=" + read_first_line("/proc/sys/kernel/random/boot_id") + " start=" + start;
+}
+
+std::string mark_field(std::string_view mark, std::string_view key) {
+  // "key=value" at the start or after a space (built by appends: GCC 12's -Wrestrict misfires
+  // on "literal" + string temporaries, bug 105651).
+  std::string needle;
+  needle.append(key).push_back('=');
+  std::size_t at = 0;
+  while ((at = mark.find(needle, at)) != std::string_view::npos && at != 0 && mark[at - 1] != ' ') {
+    ++at;
+  }
+  if (at == std::string_view::npos) return "";
+  const std::size_t from = at + needle.size();
+  const std::size_t end = std::min(mark.find(' ', from), mark.size());
+  return std::string(mark.substr(from, end - from));
+}
+
+}  // namespace
+
+std::string adding_mark() {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return "pid=" + std::to_string(::getpid()) + " " + process_identity(::getpid()) +
+         " host=" + host + " since=" + std::to_string(now);
+}
+
+// Dead only when the writer was a process of this very pid namespace and boot, and no process
+// with its pid and start time runs: a process of another host or container is never judged.
+WriterState writer_state(std::string_view mark) {
+  const std::string pid_text = mark_field(mark, "pid");
+  char* end = nullptr;
+  const long pid = std::strtol(pid_text.c_str(), &end, 10);
+  if (pid <= 0 || end == pid_text.c_str() || *end != '\0') return WriterState::kUnknown;
+  const std::string ours = process_identity(::getpid());
+  if (mark_field(mark, "pidns") != mark_field(ours, "pidns") ||
+      mark_field(mark, "boot") != mark_field(ours, "boot") || mark_field(mark, "boot").empty()) {
+    return WriterState::kUnknown;
+  }
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return WriterState::kDead;
+  const std::string now = mark_field(process_identity(static_cast<pid_t>(pid)), "start");
+  if (now.empty()) return WriterState::kUnknown;
+  return now == mark_field(mark, "start") ? WriterState::kAlive : WriterState::kDead;
+}
+
+std::optional<std::string> id_of_image(librados::IoCtx& io, const std::string& name) {
+  librbd::RBD rbd;
+  librbd::Image image;
+  const int r = rbd.open_read_only(io, image, name.c_str(), nullptr);
+  if (r == -ENOENT) return std::nullopt;
+  check(r, "Failed to open RBD image " + name);
+  std::string id;
+  check(image.get_id(&id), "Failed to read the id of RBD image " + name);
+  return id;
+}
+
+CommitLock::CommitLock(librados::IoCtx& io, std::string_view image)
+    : io_(io), object_(commit_lock_object(image)), cookie_(internal::random_token()) {
+  timeval duration{kCommitLockSeconds, 0};
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(2 * kCommitLockSeconds);
+  for (;;) {
+    const int r = io_.lock_exclusive(object_, kCommitLockName, cookie_,
+                                     "glance_store commit of " + std::string(image), &duration, 0);
+    if (r == 0) return;
+    if ((r != -EBUSY && r != -EEXIST) || std::chrono::steady_clock::now() > deadline) {
+      throw rbd_error(r, "Failed to lock the commit of RBD image " + std::string(image));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+bool CommitLock::still_held() {
+  timeval duration{kCommitLockSeconds, 0};
+  return io_.lock_exclusive(object_, kCommitLockName, cookie_, "", &duration,
+                            LIBRADOS_LOCK_FLAG_MUST_RENEW) == 0;
+}
+
+// The object goes with the lock: one waiting for it creates it again.
+CommitLock::~CommitLock() {
+  if (io_.remove(object_) < 0) io_.unlock(object_, kCommitLockName, cookie_);
+}
+
+int remove_image_and_snapshots(librados::IoCtx& io, const std::string& name) {
+  librbd::RBD rbd;
+  {
+    librbd::Image image;
+    const int r = rbd.open(io, image, name.c_str());
+    if (r < 0) return r;
+    std::vector<librbd::snap_info_t> snaps;
+    image.snap_list(snaps);
+    for (const auto& snap : snaps) {
+      image.snap_unprotect(snap.name.c_str());
+      image.snap_remove(snap.name.c_str());
+    }
+    image.close();
+  }
+  return rbd.remove(io, name.c_str());
+}
 
 std::string adding_name(std::string_view image, std::string_view token) {
   return std::string(image) + std::string(kAddingInfix) + std::string(token);

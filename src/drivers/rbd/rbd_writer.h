@@ -20,12 +20,45 @@ std::string adding_name(std::string_view image, std::string_view token);
 std::optional<std::string> image_of_adding_name(std::string_view name);
 
 /// The RADOS object whose lock serialises the commits of adds of `image` (librbd's rename is
-/// not safe against a concurrent rename onto the same name). It stays while the image does.
+/// not safe against a concurrent rename onto the same name). It exists only while locked.
 std::string commit_lock_object(std::string_view image);
 
 /// The image metadata key an add sets when it creates its image (value: who writes it and
-/// since when), for an operator looking at the pool; it goes at commit.
+/// since when); it goes after the commit's rename.
 inline constexpr std::string_view kAddingMetadataKey = "glance_store.adding";
+
+/// The mark's value for this process: "pid=<n> pidns=<ns> boot=<boot id> start=<ticks>
+/// host=<name> since=<unix seconds>".
+std::string adding_mark();
+enum class WriterState { kAlive, kDead, kUnknown };
+/// What a mark says of its writer: alive or dead when it is a process of this pid namespace
+/// and boot (its pid and start time tell), else unknown (another host's or container's, or no
+/// mark).
+WriterState writer_state(std::string_view mark);
+
+/// librbd's id of the image `name` names, or nullopt when no image has that name.
+std::optional<std::string> id_of_image(librados::IoCtx& io, const std::string& name);
+
+/// The exclusive RADOS lock on an id's commit object, taken by an add's rename and by a cleanup
+/// removing a temporary of that id: they never run at once. Waits for it (up to 60 s; a holder
+/// that died frees it after 30 s). The object is removed with the lock.
+class CommitLock {
+ public:
+  CommitLock(librados::IoCtx& io, std::string_view image);
+  ~CommitLock();
+  CommitLock(const CommitLock&) = delete;
+  CommitLock& operator=(const CommitLock&) = delete;
+  /// Renews the lock; false when it expired and was taken by another meanwhile.
+  bool still_held();
+
+ private:
+  librados::IoCtx& io_;
+  std::string object_;
+  std::string cookie_;
+};
+
+/// Removes an image and every snapshot of it (unprotecting them): 0, or librbd's negative errno.
+int remove_image_and_snapshots(librados::IoCtx& io, const std::string& name);
 
 struct WriteTarget {
   std::shared_ptr<Cluster> cluster;

@@ -1,6 +1,7 @@
 // The RBD store against the project's single-node Ceph: round trips, ranges, Duplicate, sizes
 // that do not match, concurrent adds, what keeps an image from being deleted, the legacy
 // one-component locations, thin provisioning, an interrupted add, an unreachable cluster.
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -8,6 +9,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <latch>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/test_util.h"
@@ -70,6 +74,25 @@ class RbdStoreTest : public ::testing::Test {
   CephAdmin admin_{server_};
   std::unique_ptr<StoreRegistry> stores_;
   std::vector<std::string> ids_;
+};
+
+// A stream whose end waits until every stream sharing `latch` has reached its own.
+class EndTogether final : public InputStream {
+ public:
+  EndTogether(std::string data, std::latch& latch) : data_(std::move(data)), latch_(latch) {}
+  std::size_t read(std::span<std::byte> out) override {
+    const std::size_t n = data_.read(out);
+    if (n == 0 && !ended_) {
+      ended_ = true;
+      latch_.arrive_and_wait();
+    }
+    return n;
+  }
+
+ private:
+  MemoryInputStream data_;
+  std::latch& latch_;
+  bool ended_ = false;
 };
 
 struct SizeCase {
@@ -154,8 +177,13 @@ TEST_F(RbdStoreTest, ConcurrentAddsOfOneIdLeaveExactlyOneWhole) {
   constexpr int kAdds = 8;
   std::vector<std::string> inputs;
   for (int i = 0; i < kAdds; ++i) inputs.push_back(bytes_of(3 * kChunk + 17, 100 + i));
-  const auto won = test_common::the_one_that_won<AddResult>(
-      kAdds, [&](int i) { return add(id, inputs[i], inputs[i].size()); });
+  // Every add reaches its commit at the same moment: their data ends only when all have read
+  // theirs.
+  std::latch all_read(kAdds);
+  const auto won = test_common::the_one_that_won<AddResult>(kAdds, [&](int i) {
+    EndTogether in(inputs[i], all_read);
+    return stores_->add(id, in, inputs[i].size());
+  });
   ASSERT_TRUE(won);
   EXPECT_EQ(read(won->second.location), inputs[won->first]);
   EXPECT_EQ(admin_.images(id), std::vector<std::string>{id}) << "the losers' images must go";
@@ -334,31 +362,88 @@ TEST_F(RbdStoreTest, UnreachableClusterFailsWithinTheTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
 }
 
-// kill -9 in the middle of an add through the tool: what is left is not an image, and does not
-// keep the same id from being added again at once.
-TEST_F(RbdStoreTest, KilledAddLeavesItsIdFree) {
+// `glance-store add --image-id ID -` reading a pipe this test writes: the add waits for more
+// until the pipe is closed.
+class PipedAdd {
+ public:
+  PipedAdd(const std::string& config, const std::string& id) {
+    int feed[2];
+    EXPECT_EQ(::pipe(feed), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, feed[0], 0);
+    posix_spawn_file_actions_addclose(&actions, feed[1]);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    const std::string binary = GLANCE_STORE_BINARY;
+    std::vector<std::string> args = {binary, "--config", config, "add", "--image-id", id, "-"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    EXPECT_EQ(::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(feed[0]);
+    fd_ = feed[1];
+  }
+  ~PipedAdd() {
+    if (fd_ >= 0) ::close(fd_);
+    if (pid_ > 0) wait();
+  }
+  bool write(const std::string& data) {
+    return ::write(fd_, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  }
+  void kill() { ::kill(pid_, SIGKILL); }
+  /// Closes the pipe (the end of the data) and waits: the exit status.
+  int finish() {
+    ::close(fd_);
+    fd_ = -1;
+    return wait();
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = 0;
+    return status;
+  }
+  pid_t pid_ = 0;
+  int fd_ = -1;
+};
+
+// The tool's JSON output.
+nlohmann::json run_tool_json(const std::vector<std::string>& args, int* exit_status) {
+  std::string command = GLANCE_STORE_BINARY;
+  for (const auto& a : args) command += " '" + a + "'";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  *exit_status = ::pclose(pipe);
+  return nlohmann::json::parse(out, nullptr, false);
+}
+
+// The leftovers `cleanup` listed for the rbd store, by name.
+std::map<std::string, nlohmann::json> rbd_leftovers(const nlohmann::json& report) {
+  std::map<std::string, nlohmann::json> out;
+  for (const auto& store : report) {
+    if (store.value("type", "") != "rbd") continue;
+    for (const auto& leftover : store.at("leftovers")) out[leftover.at("name")] = leftover;
+  }
+  return out;
+}
+
+// kill -9 in the middle of an add through the tool: what is left is not an image, does not
+// keep the same id from being added again at once, and is what `cleanup` lists and removes —
+// at once, as its writer is a dead process of this host — while a live add is left alone.
+TEST_F(RbdStoreTest, KilledAddLeavesItsIdFreeAndCleanupRemovesTheRest) {
   const std::string id = new_id("killed");
   test_common::TempDir dir;
   const std::string config = dir.path() + "/glance-api.conf";
   std::ofstream(config) << "[glance_store]\nstores = rbd\ndefault_store = rbd\n"
                         << rbd_store_lines(server_);
-  int feed[2];
-  ASSERT_EQ(::pipe(feed), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, feed[0], 0);
-  posix_spawn_file_actions_addclose(&actions, feed[1]);
-  const std::string binary = GLANCE_STORE_BINARY;
-  std::vector<std::string> args = {binary, "--config", config, "add", "--image-id", id, "-"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  ASSERT_EQ(::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(feed[0]);
-  const std::string data = bytes_of(3 * kChunk, 9);
-  ASSERT_EQ(::write(feed[1], data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  auto killed = std::make_unique<PipedAdd>(config, id);
+  ASSERT_TRUE(killed->write(bytes_of(3 * kChunk, 9)));
   // Until its temporary image shows up (the pipe stays open: the add waits for more).
   std::vector<std::string> names;
   for (int i = 0; i < 300 && names.empty(); ++i) {
@@ -367,25 +452,60 @@ TEST_F(RbdStoreTest, KilledAddLeavesItsIdFree) {
   }
   ASSERT_EQ(names.size(), 1U) << "no temporary image of the add";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::close(feed[1]);
-  EXPECT_TRUE(WIFSIGNALED(status));
+  const pid_t dead_pid = killed->pid();
+  killed->kill();
+  killed.reset();
   // Nothing readable under the id, and the id is free at once (no waiting for the dead
   // client's watch to time out).
   EXPECT_EQ(CatchError([&] { stores_->get(location_of(id)); }).kind(), ErrorKind::kNotFound);
   const auto started = std::chrono::steady_clock::now();
   const std::string again = bytes_of(2 * kChunk, 10);
-  EXPECT_EQ(read(add(id, again, again.size()).location), again);
+  const std::string uri = add(id, again, again.size()).location;
+  EXPECT_EQ(read(uri), again);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   // The leftover is the add's temporary, marked, never an image of the id.
   EXPECT_EQ(admin_.images(id + ";adding;"), names);
-  librbd::Image leftover;
-  ASSERT_EQ(admin_.rbd().open_read_only(admin_.io(), leftover, names[0].c_str(), nullptr), 0);
-  std::string mark;
-  EXPECT_EQ(leftover.metadata_get("glance_store.adding", &mark), 0);
-  EXPECT_NE(mark.find("pid " + std::to_string(pid)), std::string::npos) << mark;
+  {
+    librbd::Image leftover;
+    ASSERT_EQ(admin_.rbd().open_read_only(admin_.io(), leftover, names[0].c_str(), nullptr), 0);
+    std::string mark;
+    EXPECT_EQ(leftover.metadata_get("glance_store.adding", &mark), 0);
+    EXPECT_TRUE(mark.starts_with("pid=" + std::to_string(dead_pid) + " ")) << mark;
+  }
+
+  // A live add of another id, meanwhile.
+  const std::string live_id = new_id("live");
+  PipedAdd live(config, live_id);
+  ASSERT_TRUE(live.write(bytes_of(2 * kChunk, 11)));
+  for (int i = 0; i < 300 && admin_.images(live_id + ";adding;").empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(admin_.images(live_id + ";adding;").size(), 1U);
+
+  int status = 0;
+  // With the default age (24 h), nothing this young is listed.
+  EXPECT_TRUE(rbd_leftovers(run_tool_json({"--config", config, "cleanup"}, &status)).empty());
+  EXPECT_EQ(status, 0);
+  // --dry-run lists the dead add's image (and not the live one) and removes nothing.
+  auto listed = rbd_leftovers(
+      run_tool_json({"--config", config, "cleanup", "--older-than", "0s", "--dry-run"}, &status));
+  EXPECT_EQ(status, 0);
+  ASSERT_EQ(listed.count(names[0]), 1U) << ::testing::PrintToString(listed);
+  EXPECT_EQ(listed[names[0]].at("image_id"), id);
+  EXPECT_EQ(listed[names[0]].at("kind"), "rbd image");
+  EXPECT_EQ(listed[names[0]].at("removed"), false);
+  for (const auto& [name, unused] : listed) EXPECT_FALSE(name.starts_with(live_id)) << name;
+  EXPECT_EQ(admin_.images(id + ";adding;"), names);
+  // Without it, the dead add's image goes at once; the live add's stays, and completes.
+  listed =
+      rbd_leftovers(run_tool_json({"--config", config, "cleanup", "--older-than", "0s"}, &status));
+  EXPECT_EQ(status, 0) << ::testing::PrintToString(listed);
+  EXPECT_EQ(listed[names[0]].at("removed"), true);
+  EXPECT_TRUE(admin_.images(id + ";adding;").empty());
+  EXPECT_EQ(read(uri), again);
+  EXPECT_EQ(live.finish(), 0);
+  EXPECT_EQ(read(location_of(live_id)), bytes_of(2 * kChunk, 11));
+  EXPECT_EQ(admin_.images(live_id), std::vector<std::string>{live_id});
 }
 
 }  // namespace

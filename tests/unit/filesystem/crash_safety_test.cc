@@ -156,6 +156,37 @@ TEST_F(CrashSafetyTest, LockedTemporaryIsKept) {
   EXPECT_FALSE(fs::exists(path));
 }
 
+// `cleanup`: a dead add's temporary that appeared after configure is listed and removed; a
+// locked one (a live add in another process) and entries that only look like one are not.
+TEST_F(CrashSafetyTest, CleanupListsAndRemovesOnlyDeadAddsTemporaries) {
+  CreateLegacy();
+  fs::create_directories(datadir());
+  const std::string dead = datadir() + "/" + std::string(kStale);
+  const std::string live = datadir() + "/.other.tmp.99998.0123456789abcdef";
+  WriteFile(dead, "partial");
+  WriteFile(live, "in progress");
+  fs::create_directory(datadir() + "/.dir.tmp.1.0123456789abcdef");
+  WriteFile(datadir() + "/img", "an image");
+  const int fd = ::open(live.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  EXPECT_TRUE(store().find_leftovers(3600).empty()) << "younger than an hour";
+  const std::vector<Leftover> found = store().find_leftovers(0);
+  ASSERT_EQ(found.size(), 1U);
+  EXPECT_EQ(found[0].name, dead);
+  EXPECT_EQ(found[0].image_id, "img");
+  EXPECT_EQ(found[0].kind, "temporary file");
+  store().remove_leftover(found[0]);
+  EXPECT_FALSE(fs::exists(dead));
+  store().remove_leftover(found[0]);  // gone already: not an error
+  // A leftover listed while its add still held it is never removed.
+  const Leftover held{"temporary file", live, "other", 0, ""};
+  EXPECT_EQ(CatchError([&] { store().remove_leftover(held); }).kind(), ErrorKind::kInUseByStore);
+  EXPECT_EQ(ReadFile(live), "in progress");
+  EXPECT_EQ(ReadFile(datadir() + "/img"), "an image");
+  ::close(fd);
+}
+
 // Only regular files are removed: a symlink or a directory with a temporary's name stays, and
 // what a symlink points to is untouched.
 TEST_F(CrashSafetyTest, NonRegularEntriesNamedLikeTemporariesAreKept) {
