@@ -1,7 +1,13 @@
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <pugixml.hpp>
 
 #include "core/log.h"
+#include "core/timestamp.h"
 #include "core/url.h"
 #include "drivers/s3/s3.h"
 #include "drivers/s3/s3_client.h"
@@ -36,6 +42,89 @@ class S3Store final : public Store {
 
   std::unique_ptr<StoreLocation> parse_location(std::string_view uri) const override {
     return S3Location::parse(uri);
+  }
+
+  // Every multipart upload in progress in the bucket: what an add killed before it completed
+  // or aborted leaves (its parts, stored and paid for). Objects are never leftovers. A live
+  // add's upload cannot be told from a dead one's: only its age protects it.
+  std::vector<Leftover> find_leftovers(std::int64_t min_age_seconds) override {
+    const Endpoint endpoint = configured_endpoint();
+    const std::string& bucket = *options_.bucket;
+    const std::int64_t now = std::time(nullptr);
+    std::vector<Leftover> out;
+    std::string key_marker;
+    std::string upload_id_marker;
+    for (;;) {
+      Operation list{.method = "GET", .bucket = bucket};
+      // Keys as XML text: image ids are UTF-8 without control characters. (encoding-type=url
+      // is no help: RGW encodes the keys but neither says so nor encodes the markers.)
+      list.query = {{"uploads", ""}};
+      if (!key_marker.empty()) {
+        list.query.emplace_back("key-marker", key_marker);
+        list.query.emplace_back("upload-id-marker", upload_id_marker);
+      }
+      const std::string what = "Listing the multipart uploads of S3 bucket " + bucket;
+      const net::Response response = client_->call(endpoint, list, what + " failed");
+      const S3Failure failure = parse_failure(response.status, response.body);
+      if (response.status == 404) return {};  // no bucket, so no upload
+      if (response.status != 200 || !failure.code.empty()) {
+        throw Error(failure.refused() ? failure.refused_kind() : ErrorKind::kBackendException,
+                    what + ": " + failure.describe());
+      }
+      pugi::xml_document doc;
+      const auto root = doc.load_buffer(response.body.data(), response.body.size())
+                            ? doc.child("ListMultipartUploadsResult")
+                            : pugi::xml_node();
+      if (!root) {
+        throw Error(ErrorKind::kBackendException, what + ": the answer is not a listing");
+      }
+      std::string last_key;
+      std::string last_upload_id;
+      for (const auto upload : root.children("Upload")) {
+        Leftover leftover;
+        leftover.kind = "multipart upload";
+        leftover.name = upload.child_value("Key");
+        leftover.image_id = leftover.name;
+        leftover.detail = upload.child_value("UploadId");
+        const auto initiated = internal::parse_utc_timestamp(upload.child_value("Initiated"));
+        if (leftover.name.empty() || leftover.detail.empty() || !initiated) {
+          throw Error(ErrorKind::kBackendException,
+                      what + ": an upload has no key, upload id or start time");
+        }
+        last_key = leftover.name;
+        last_upload_id = leftover.detail;
+        leftover.age_seconds = std::max<std::int64_t>(0, now - *initiated);
+        if (leftover.age_seconds >= min_age_seconds) out.push_back(std::move(leftover));
+      }
+      if (std::string_view(root.child_value("IsTruncated")) != "true") return out;
+      std::string next_key = root.child_value("NextKeyMarker");
+      std::string next_upload_id = root.child_value("NextUploadIdMarker");
+      if (next_key.empty()) {
+        next_key = last_key;
+        next_upload_id = last_upload_id;
+      }
+      if (next_key.empty() || (next_key == key_marker && next_upload_id == upload_id_marker)) {
+        throw Error(ErrorKind::kBackendException,
+                    what + ": a truncated listing gives no marker to go on from");
+      }
+      key_marker = std::move(next_key);
+      upload_id_marker = std::move(next_upload_id);
+    }
+  }
+
+  // AbortMultipartUpload. An upload already gone is not an error: S3 answers NoSuchUpload, RGW
+  // NoSuchKey.
+  void remove_leftover(const Leftover& leftover) override {
+    const Endpoint endpoint = configured_endpoint();
+    Operation abort_upload{.method = "DELETE", .bucket = *options_.bucket, .key = leftover.name};
+    abort_upload.query = {{"uploadId", leftover.detail}};
+    const std::string what =
+        "Aborting the S3 multipart upload " + leftover.detail + " of " + leftover.name;
+    const net::Response response = client_->call(endpoint, abort_upload, what + " failed");
+    if (response.status == 204 || response.status == 200 || response.status == 404) return;
+    const S3Failure failure = parse_failure(response.status, response.body);
+    throw Error(failure.refused() ? failure.refused_kind() : ErrorKind::kBackendException,
+                what + " failed: " + failure.describe());
   }
 
   std::string url_prefix() const override {
@@ -125,6 +214,20 @@ class S3Store final : public Store {
   }
 
  private:
+  // Where the store writes: the configured host and bucket, with the configured credentials.
+  Endpoint configured_endpoint() const {
+    if (!client_ || !options_.host || !options_.access_key || !options_.secret_key ||
+        !options_.bucket) {
+      throw bad_store_configuration_error(
+          "s3",
+          "s3_store_host, s3_store_access_key, s3_store_secret_key and s3_store_bucket are "
+          "needed to look for leftovers");
+    }
+    const auto location = S3Location::for_new_image(*options_.host, *options_.access_key,
+                                                    *options_.secret_key, *options_.bucket, "");
+    return endpoint_for(*location);
+  }
+
   // The location of one object: glance's parser also takes an empty or dot key or bucket,
   // which would address a bucket, or the service.
   static const S3Location& as_s3(const StoreLocation& location) {

@@ -197,13 +197,16 @@ std::optional<std::vector<ObjectEntry>> list_entries(Session& session, const std
       const auto name = entry.find("name");
       const auto bytes = entry.find("bytes");
       const auto hash = entry.find("hash");
+      const auto modified = entry.find("last_modified");
       if (!entry.is_object() || name == entry.end() || !name->is_string() ||
           name->get_ref<const std::string&>().empty() || bytes == entry.end() ||
           !bytes->is_number_unsigned()) {
         throw Error(ErrorKind::kBackendException, what + ": an entry has no name or size");
       }
-      out.push_back({name->get<std::string>(), bytes->get<std::uint64_t>(),
-                     hash != entry.end() && hash->is_string() ? hash->get<std::string>() : ""});
+      out.push_back(
+          {name->get<std::string>(), bytes->get<std::uint64_t>(),
+           hash != entry.end() && hash->is_string() ? hash->get<std::string>() : "",
+           modified != entry.end() && modified->is_string() ? modified->get<std::string>() : ""});
     }
   }
 }

@@ -143,6 +143,9 @@ struct ObjectEntry {
   std::string name;
   std::uint64_t bytes = 0;
   std::string hash;  ///< its ETag: the md5 of a plain object's content
+  /// When it was last written, as listed: ISO 8601 in UTC without a zone
+  /// ("2026-12-02T05:00:00.123456"); "" when the listing does not say.
+  std::string last_modified = {};
 };
 
 /// The objects of `container` whose names start with `prefix`, every page of them, in listing

@@ -1,10 +1,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "core/log.h"
+#include "core/timestamp.h"
 #include "core/url.h"
 #include "drivers/swift/swift.h"
 #include "drivers/swift/swift_location.h"
@@ -78,6 +82,50 @@ Credentials trustee_credentials(const SwiftReference& ref) {
   return c;
 }
 
+// The segment prefix `<id>/<token>/` of one of our segment names, `<id>/<token>/<8 digits>`
+// (the token 32 lowercase hex digits, see swift_writer.cc), or nullopt for any other name:
+// glance_store's `<id>-00001` segments, images, manifests.
+std::optional<std::string> segment_prefix_of(std::string_view name) {
+  const auto is_token = [](std::string_view s) {
+    return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
+             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+  };
+  const auto first = name.find('/');
+  if (first == std::string_view::npos || first == 0) return std::nullopt;
+  const std::string_view token = name.substr(first + 1, 32);
+  const std::string_view number = name.substr(std::min(name.size(), first + 34));
+  if (!is_token(token) || name.size() != first + 1 + 32 + 1 + 8 || name[first + 33] != '/' ||
+      !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::string(name.substr(0, first + 34));
+}
+
+// The account's containers whose names start with `prefix`, every page of them.
+std::vector<std::string> list_containers(Session& session, const std::string& prefix) {
+  const std::string what = "Listing the containers " + prefix + "*";
+  std::vector<std::string> out;
+  for (;;) {
+    const std::string marker = out.empty() ? "" : out.back();
+    const std::string query = "format=json&prefix=" + net::uri_encode(prefix, false) +
+                              "&marker=" + net::uri_encode(marker, false);
+    const net::Response list = session.call({.method = "GET", .query = query}, what);
+    if (list.status == 204) return out;
+    const auto entries = nlohmann::json::parse(list.body, nullptr, false);
+    if (list.status != 200 || !entries.is_array()) throw read_error(what, list.status, list.body);
+    if (entries.empty()) return out;
+    for (const auto& entry : entries) {
+      const auto name = entry.find("name");
+      if (!entry.is_object() || name == entry.end() || !name->is_string() ||
+          name->get_ref<const std::string&>().empty()) {
+        throw Error(ErrorKind::kBackendException, what + ": an entry has no name");
+      }
+      out.push_back(name->get<std::string>());
+    }
+  }
+}
+
 class SwiftStore final : public Store {
  public:
   SwiftStore(OptionReader options, std::string backend_id)
@@ -132,6 +180,74 @@ class SwiftStore final : public Store {
                   "Setting the ACLs of container " + loc.container() +
                       " failed: " + describe_failure(response.status, response.body));
     }
+  }
+
+  // Single-tenant: the segment groups `<id>/<token>/` of our adds in the store's containers
+  // whose manifest `<id>` is missing or points elsewhere (an add killed, or one that lost a
+  // race and could not remove them). A live add's segments cannot be told from a dead one's
+  // until its manifest is stored: only the age of their newest segment protects them.
+  std::vector<Leftover> find_leftovers(std::int64_t min_age_seconds) override {
+    const SwiftOptions options = current_options();
+    if (options.multi_tenant) return {};
+    auto session = account_session(options);
+    const std::int64_t now = std::time(nullptr);
+    std::vector<Leftover> out;
+    for (const std::string& container : leftover_containers(*session, options)) {
+      std::map<std::string, std::int64_t> newest;  // of each group: its newest segment's time
+      const auto entries = list_entries(*session, container, "");
+      if (!entries) continue;  // deleted meanwhile
+      for (const ObjectEntry& entry : *entries) {
+        const auto prefix = segment_prefix_of(entry.name);
+        if (!prefix) continue;
+        const auto modified = internal::parse_utc_timestamp(entry.last_modified);
+        if (!modified) {
+          throw Error(ErrorKind::kBackendException,
+                      "Listing " + container + ": segment " + entry.name + " has no last_modified");
+        }
+        std::int64_t& time = newest[*prefix];
+        time = std::max(time, *modified);
+      }
+      for (const auto& [prefix, time] : newest) {
+        const std::int64_t age = std::max<std::int64_t>(0, now - time);
+        if (age < min_age_seconds || manifest_points_at(*session, container, prefix)) continue;
+        out.push_back({"segments", container + "/" + prefix, prefix.substr(0, prefix.find('/')),
+                       age, container});
+      }
+    }
+    return out;
+  }
+
+  // Deletes every segment of the group, listed again. Refused when the group's manifest now
+  // points at it (an add that completed since it was listed).
+  void remove_leftover(const Leftover& leftover) override {
+    const SwiftOptions options = current_options();
+    if (options.multi_tenant) {
+      throw Error(ErrorKind::kBackendException, multi_tenant_out_of_reach());
+    }
+    const std::string& container = leftover.detail;
+    const std::string start = container + "/";
+    const std::string prefix =
+        leftover.name.starts_with(start) ? leftover.name.substr(start.size()) : "";
+    if (!is_store_container(container, options) ||
+        segment_prefix_of(prefix + "00000001") != prefix) {
+      throw Error(ErrorKind::kInvalid, "Not a segment group of this store: " + leftover.name);
+    }
+    auto session = account_session(options);
+    if (manifest_points_at(*session, container, prefix)) {
+      throw Error(ErrorKind::kInUseByStore, "The segments " + leftover.name +
+                                                " are an image's now: its manifest points at them");
+    }
+    for (const std::string& name : list_objects(*session, container, prefix)) {
+      if (!segment_prefix_of(name)) continue;
+      const net::Response gone = session->call(
+          {.method = "DELETE", .container = container, .object = name}, "Deleting " + name);
+      if (gone.status >= 300 && gone.status != 404) throw delete_error(name, gone);
+    }
+  }
+
+  std::string leftovers_out_of_reach() const override {
+    std::lock_guard lock(mutex_);
+    return options_.multi_tenant ? multi_tenant_out_of_reach() : "";
   }
 
  protected:
@@ -267,6 +383,69 @@ class SwiftStore final : public Store {
   }
 
  private:
+  static std::string multi_tenant_out_of_reach() {
+    return "multi-tenant Swift keeps each image in the account of the user who added it, which "
+           "this store cannot list without that user's token";
+  }
+
+  // The session of the default reference's account, where a single-tenant store writes.
+  std::shared_ptr<Session> account_session(const SwiftOptions& options) {
+    std::unique_ptr<SwiftLocation> location;
+    {
+      std::lock_guard lock(mutex_);
+      const auto ref = references_.find(options.default_reference);
+      if (ref == references_.end() || ref->second.auth_address.empty() || !http_) {
+        throw bad_store_configuration_error("swift",
+                                            "A value for swift_store_auth_address is required.");
+      }
+      location = SwiftLocation::for_new_image(options.default_reference, ref->second,
+                                              options.config_file.has_value(),
+                                              options.container.value_or("glance"), "");
+    }
+    return session_for(*location, nullptr);
+  }
+
+  // Whether an add of some image id would write in `container`.
+  static bool is_store_container(const std::string& container, const SwiftOptions& options) {
+    const std::string base = options.container.value_or("glance");
+    if (options.multiple_containers_seed <= 0) return container == base;
+    const std::string start = base + "_";
+    if (!container.starts_with(start) || container.size() == start.size()) return false;
+    // The suffix is an id's own container suffix when it gives itself back.
+    return container_for_image(base, container.substr(start.size()),
+                               options.multiple_containers_seed) == container;
+  }
+
+  static std::vector<std::string> leftover_containers(Session& session,
+                                                      const SwiftOptions& options) {
+    const std::string base = options.container.value_or("glance");
+    if (options.multiple_containers_seed <= 0) return {base};
+    std::vector<std::string> out;
+    for (std::string& name : list_containers(session, base + "_")) {
+      if (is_store_container(name, options)) out.push_back(std::move(name));
+    }
+    return out;
+  }
+
+  // Whether the manifest of the group's image, `<id>`, points at the group `<id>/<token>/`.
+  static bool manifest_points_at(Session& session, const std::string& container,
+                                 const std::string& prefix) {
+    const std::string object = prefix.substr(0, prefix.find('/'));
+    const net::Response head = session.call({.method = "HEAD",
+                                             .container = container,
+                                             .object = object,
+                                             .query = "multipart-manifest=get"},
+                                            "Swift HEAD of " + object);
+    if (head.status == 404) return false;
+    if (head.status / 100 != 2) {
+      throw read_error("Swift object " + container + "/" + object, head.status, head.body);
+    }
+    const std::string* value = head.header("x-object-manifest");
+    if (value == nullptr) return false;
+    const auto target = parse_object_manifest(*value);
+    return target && target->container == container && target->prefix == prefix;
+  }
+
   SwiftOptions current_options() const {
     std::lock_guard lock(mutex_);
     return options_;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/test_util.h"
+#include "common/tool_process.h"
 #include "glance_store/backend.h"
 #include "glance_store/error.h"
 #include "glance_store/hashing.h"
@@ -100,6 +101,8 @@ struct SizeCase {
   std::uint64_t size;
   bool declared;
 };
+
+void PrintTo(const SizeCase& c, std::ostream* os) { *os << c.name; }
 
 class RbdRoundTripTest : public RbdStoreTest, public ::testing::WithParamInterface<SizeCase> {};
 
@@ -362,75 +365,11 @@ TEST_F(RbdStoreTest, UnreachableClusterFailsWithinTheTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
 }
 
-// `glance-store add --image-id ID -` reading a pipe this test writes: the add waits for more
-// until the pipe is closed.
-class PipedAdd {
- public:
-  PipedAdd(const std::string& config, const std::string& id) {
-    int feed[2];
-    EXPECT_EQ(::pipe(feed), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, feed[0], 0);
-    posix_spawn_file_actions_addclose(&actions, feed[1]);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    const std::string binary = GLANCE_STORE_BINARY;
-    std::vector<std::string> args = {binary, "--config", config, "add", "--image-id", id, "-"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    EXPECT_EQ(::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(feed[0]);
-    fd_ = feed[1];
-  }
-  ~PipedAdd() {
-    if (fd_ >= 0) ::close(fd_);
-    if (pid_ > 0) wait();
-  }
-  bool write(const std::string& data) {
-    return ::write(fd_, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  }
-  void kill() { ::kill(pid_, SIGKILL); }
-  /// Closes the pipe (the end of the data) and waits: the exit status.
-  int finish() {
-    ::close(fd_);
-    fd_ = -1;
-    return wait();
-  }
-  pid_t pid() const { return pid_; }
+using test_common::PipedAdd;
+using test_common::run_tool_json;
 
- private:
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = 0;
-    return status;
-  }
-  pid_t pid_ = 0;
-  int fd_ = -1;
-};
-
-// The tool's JSON output.
-nlohmann::json run_tool_json(const std::vector<std::string>& args, int* exit_status) {
-  std::string command = GLANCE_STORE_BINARY;
-  for (const auto& a : args) command += " '" + a + "'";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  *exit_status = ::pclose(pipe);
-  return nlohmann::json::parse(out, nullptr, false);
-}
-
-// The leftovers `cleanup` listed for the rbd store, by name.
 std::map<std::string, nlohmann::json> rbd_leftovers(const nlohmann::json& report) {
-  std::map<std::string, nlohmann::json> out;
-  for (const auto& store : report) {
-    if (store.value("type", "") != "rbd") continue;
-    for (const auto& leftover : store.at("leftovers")) out[leftover.at("name")] = leftover;
-  }
-  return out;
+  return test_common::cleanup_leftovers(report, "rbd");
 }
 
 // kill -9 in the middle of an add through the tool: what is left is not an image, does not
