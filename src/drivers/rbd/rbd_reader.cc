@@ -29,6 +29,9 @@ class ImageStream final : public InputStream {
         piece_size_(target.piece_size),
         in_flight_max_(target.in_flight) {
     open_read_only(target, image_);
+    io_ = &target.cluster->pool(target.pool);
+    snapshot_ = target.snapshot;
+    check(image_.get_id(&id_), "Failed to read the id of RBD image " + name_);
     std::uint64_t size = 0;
     check(image_.size(&size), "Failed to get the size of RBD image " + name_);
     next_offset_ = std::min(offset, size);
@@ -49,7 +52,10 @@ class ImageStream final : public InputStream {
 
   std::size_t read(std::span<std::byte> out) override {
     while (current_.length() == position_) {
-      if (pending_.empty()) return 0;
+      if (pending_.empty()) {
+        if (!confirmed_) confirm_still_there();
+        return 0;
+      }
       take_oldest();
     }
     const std::size_t n = std::min<std::size_t>(out.size(), current_.length() - position_);
@@ -64,6 +70,22 @@ class ImageStream final : public InputStream {
     librbd::RBD::AioCompletion* completion;
     std::uint64_t length;
   };
+
+  // librbd reads the objects of a deleted image as zeros: a delete racing this read would end
+  // it cleanly with wrong bytes. So the end comes only once the image (by its id, so that one
+  // re-created under the name does not count) is found still there.
+  void confirm_still_there() {
+    librbd::RBD rbd;
+    librbd::Image again;
+    const int r = rbd.open_by_id_read_only(*io_, again, id_.c_str(),
+                                           snapshot_ ? snapshot_->c_str() : nullptr);
+    if (r == -ENOENT) {
+      throw Error(ErrorKind::kNotFound,
+                  "RBD image " + name_ + " was deleted while it was being read");
+    }
+    check(r, "Failed to check RBD image " + name_);
+    confirmed_ = true;
+  }
 
   // Waits for the reads in flight (their buffers are ours), then closes the image.
   void drain() noexcept {
@@ -104,6 +126,10 @@ class ImageStream final : public InputStream {
   }
 
   std::shared_ptr<Cluster> cluster_;  // outlives the image
+  librados::IoCtx* io_ = nullptr;
+  std::optional<std::string> snapshot_;
+  std::string id_;
+  bool confirmed_ = false;
   std::string name_;
   librbd::Image image_;
   std::uint64_t piece_size_;

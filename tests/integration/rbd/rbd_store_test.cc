@@ -263,6 +263,27 @@ TEST_F(RbdStoreTest, ImageOpenElsewhereIsInUseAndStaysProtected) {
   EXPECT_TRUE(admin_.images(id).empty());
 }
 
+// A get racing a delete (readers open the snapshot read-only: delete does not see them) returns
+// the whole image or fails with a clean kind, never short data.
+TEST_F(RbdStoreTest, GetRacingADeleteIsWholeOrAnError) {
+  const std::string id = new_id("race-delete");
+  const std::string data = bytes_of(24 * kChunk, 12);
+  const std::string uri = add(id, data, data.size()).location;
+  GetResult got = stores_->get(uri);
+  ASSERT_EQ(got.size, data.size());
+  std::string read_back(kChunk, '\0');
+  ASSERT_EQ(got.stream->read(std::as_writable_bytes(std::span(read_back))), kChunk);
+  stores_->remove(uri);
+  try {
+    read_back += read_all(*got.stream);
+    // (Not EXPECT_EQ: its diff of 24 MiB strings takes minutes.)
+    EXPECT_TRUE(read_back == data) << "a read that ends cleanly must be whole";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.is(ErrorKind::kNotFound) || e.is(ErrorKind::kBackendException)) << e.message();
+  }
+  EXPECT_TRUE(admin_.images(id).empty());
+}
+
 TEST_F(RbdStoreTest, OneComponentLocationsOfOldImages) {
   const std::string id = new_id("legacy");
   const std::string data = bytes_of(kChunk + 99, 8);
