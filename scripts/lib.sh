@@ -4,10 +4,11 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 
-# The Debian packages that build the library and the tool (librbd and librados for the RBD store).
+# The Debian packages that build the library and the tool (librbd and librados for the RBD store;
+# python3-dev and pybind11-dev for the Python drivers).
 BUILD_PACKAGES=(g++ make cmake pkg-config libssl-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libcurl4-openssl-dev libpugixml-dev librbd-dev libradospp-dev
-  librados-dev)
+  librados-dev python3-dev pybind11-dev)
 # What the tests need on top: GoogleTest, md5sum/sha512sum, script(1) for the pseudo-terminal,
 # clang's libFuzzer, and Debian's glance_store 4.1 as the interoperability reference.
 TEST_PACKAGES=(googletest libgtest-dev libgmock-dev coreutils bsdutils util-linux clang

@@ -88,4 +88,13 @@ class StoreRegistry {
   SchemeRegistry all_schemes_;
 };
 
+/// Builds one store of `type` (a store type or one of glance's aliases, as `enabled_backends`
+/// names it) reading its options from `sections` of `config`, first hit wins; `backend_id` is
+/// its multi-store id (empty in legacy mode). For embedders that resolve the options themselves,
+/// such as the Python drivers. The store is not configured yet: call configure(). Throws
+/// UnsupportedBackend for a type this build has no driver for, BadStoreConfiguration for a
+/// malformed value.
+std::unique_ptr<Store> create_store(std::string_view type, std::shared_ptr<const ConfigFile> config,
+                                    std::vector<std::string> sections, std::string backend_id = "");
+
 }  // namespace glance_store

@@ -61,4 +61,9 @@ const std::vector<std::string>& schemes_of_type(std::string_view store_type);
 /// The store type serving a scheme, or "" when unknown.
 std::string_view type_of_scheme(std::string_view scheme);
 
+/// Parses a URI of any scheme this build has a driver for, without a configured store (a
+/// swift+config location keeps its reference unresolved). Throws UnknownScheme, BadStoreUri, or
+/// UnsupportedBackend for a type glance knows that this build lacks.
+std::unique_ptr<StoreLocation> parse_location(std::string_view uri);
+
 }  // namespace glance_store

@@ -74,4 +74,15 @@ std::string_view type_of_scheme(std::string_view scheme) {
   return "";
 }
 
+std::unique_ptr<StoreLocation> parse_location(std::string_view uri) {
+  const std::string scheme = dispatch_scheme(uri);
+  const internal::DriverInfo* driver = internal::driver_of_type(type_of_scheme(scheme));
+  if (driver == nullptr) throw unknown_scheme_error(scheme);
+  if (driver->parse == nullptr) {
+    throw Error(ErrorKind::kUnsupportedBackend,
+                "locations of scheme '" + scheme + "' are not supported by this build");
+  }
+  return driver->parse(uri);
+}
+
 }  // namespace glance_store

@@ -34,6 +34,20 @@ Error unavailable(const std::string& name, const std::string& type) {
 
 StoreRegistry::~StoreRegistry() = default;
 
+std::unique_ptr<Store> create_store(std::string_view type, std::shared_ptr<const ConfigFile> config,
+                                    std::vector<std::string> sections, std::string backend_id) {
+  const internal::DriverInfo* driver = internal::driver_named(type);
+  if (driver == nullptr) {
+    throw Error(ErrorKind::kUnsupportedBackend, "unknown store type '" + std::string(type) + "'");
+  }
+  if (driver->make == nullptr) {
+    throw unavailable(backend_id.empty() ? std::string(type) : backend_id,
+                      std::string(driver->type));
+  }
+  OptionReader reader(std::move(config), std::move(sections), std::string(driver->option_group));
+  return driver->make(std::move(reader), {std::move(backend_id), "/var/lib/glance/images", false});
+}
+
 std::unique_ptr<StoreRegistry> StoreRegistry::create(const ConfigFile& config) {
   std::unique_ptr<StoreRegistry> registry(new StoreRegistry());
 

@@ -1,0 +1,195 @@
+"""What every glance_store_cpp driver shares: a glance_store Store whose work
+is done by a store of the C++ library.
+
+Blocking native calls release the GIL. Under eventlet (glance-api) they also
+run in eventlet's native thread pool, so that the hub keeps serving other
+requests; the image's bytes are read from Glance's reader in this green thread
+and handed to C++ one chunk at a time, never by a C++ thread calling Python.
+"""
+
+import json
+import logging
+import sys
+
+from glance_store import capabilities
+from glance_store import driver
+from glance_store import exceptions
+from glance_store import location as glance_location
+from oslo_utils import units
+
+from glance_store_cpp import _errors
+from glance_store_cpp import _native
+from glance_store_cpp import _options
+
+LOG = logging.getLogger(__name__)
+
+# Bytes per read of the image file in add and per chunk of a get's iterator:
+# large enough that the hand-off to a native thread costs little per byte.
+CHUNK_SIZE = units.Mi
+
+
+def _under_eventlet():
+    eventlet = sys.modules.get('eventlet')
+    return eventlet is not None and eventlet.patcher.is_monkey_patched('thread')
+
+
+def _blocking(function, *args):
+    """Runs a native call off the event loop when there is one."""
+    if _under_eventlet():
+        from eventlet import tpool
+        return _errors.call(tpool.execute, function, *args)
+    return _errors.call(function, *args)
+
+
+def _native_context(context):
+    """The parts of a request context the C++ stores use (multi-tenant Swift)."""
+    if context is None:
+        return None
+    catalog = getattr(context, 'service_catalog', None) or []
+    return {
+        'auth_token': getattr(context, 'auth_token', None),
+        'user_id': (getattr(context, 'user_id', None) or
+                    getattr(context, 'user', None)),
+        'project_id': (getattr(context, 'project_id', None) or
+                       getattr(context, 'tenant', None)),
+        'service_catalog': json.dumps(catalog),
+    }
+
+
+class StoreLocation(glance_location.StoreLocation):
+    """A location parsed by the C++ library, as glance_store parses it.
+
+    The parsed fields are attributes under glance_store's names (``path``,
+    ``bucket``, ``container``, ``obj``, …); get_uri() writes the URI back as
+    glance_store does.
+    """
+
+    def parse_uri(self, uri):
+        scheme, written, fields = _errors.call(_native.parse_location, uri)
+        self.scheme = scheme
+        self._uri = written
+        for name, value in fields:
+            if name not in ('conf', 'specs', 'backend_group'):
+                setattr(self, name, value)
+
+    def get_uri(self):
+        return self._uri
+
+
+class Store(driver.Store):
+    """The base of the drivers; each sets the class attributes below."""
+
+    NATIVE_TYPE = None  # the C++ store type: 'file', 's3', 'swift', 'http', 'rbd'
+    ENTRY_POINT = None  # our entry point's name, also one of our schemes
+    STOCK_SCHEMES = ()  # the stock driver's schemes, whose locations we serve
+    OPTIONS = None
+    MULTI_BACKEND_OPTIONS = _options.merge(driver.Store.MULTI_BACKEND_OPTIONS,
+                                           _options.MULTI_BACKEND)
+    READ_CHUNKSIZE = CHUNK_SIZE
+    WRITE_CHUNKSIZE = CHUNK_SIZE
+
+    def __init__(self, conf, backend=None):
+        super().__init__(conf, backend=backend)
+        self.store_location_class = StoreLocation
+        self._native = None
+
+    def get_schemes(self):
+        # glance_store finds a backend's store by the name of its entry point
+        # among the schemes, so that name is a scheme too.
+        return tuple(self.STOCK_SCHEMES) + (self.ENTRY_POINT,)
+
+    def _option_values(self):
+        group = self.backend_group or 'glance_store'
+        values = getattr(self.conf, group)
+        opts = list(self.OPTIONS)
+        if self.backend_group:
+            opts += list(self.MULTI_BACKEND_OPTIONS)
+        resolved = {}
+        for opt in opts:
+            try:
+                value = getattr(values, opt.dest)
+            except Exception:  # not registered in this group
+                continue
+            text = _options.as_text(opt, value)
+            if text:
+                resolved[opt.dest] = text
+        return resolved
+
+    def configure(self, re_raise_bsc=False):
+        # A malformed value fails here, as oslo.config fails on one of its own.
+        self._native = _errors.call(_native.Store, self.NATIVE_TYPE,
+                                    self.backend_group or '',
+                                    self._option_values())
+        super().configure(re_raise_bsc=re_raise_bsc)
+        self._url_prefix = self._native.url_prefix
+
+    def configure_add(self):
+        _blocking(self._native.configure, True)
+
+    def update_capabilities(self):
+        if self._native is not None:
+            self._capabilities = self._native.capabilities
+
+    def _ready(self):
+        if self._native is None:
+            raise exceptions.BackendException(
+                message='the %s store is not configured' % self.ENTRY_POINT)
+        return self._native
+
+    @capabilities.check
+    def get(self, location, offset=0, chunk_size=None, context=None):
+        store = self._ready()
+        reader = _blocking(store.get, location.get_store_uri(), offset,
+                           chunk_size, _native_context(context))
+        return self._chunks(reader), reader.size
+
+    @staticmethod
+    def _chunks(reader):
+        try:
+            while True:
+                chunk = _blocking(reader.read, CHUNK_SIZE)
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            reader.close()
+
+    def get_size(self, location, context=None):
+        store = self._ready()
+        return _blocking(store.get_size, location.get_store_uri(),
+                         _native_context(context))
+
+    @driver.back_compat_add
+    @capabilities.check
+    def add(self, image_id, image_file, image_size, hashing_algo,
+            context=None, verifier=None):
+        store = self._ready()
+        session = _blocking(store.begin_add, image_id, image_size or 0,
+                            hashing_algo, _native_context(context))
+        try:
+            while True:
+                chunk = image_file.read(self.WRITE_CHUNKSIZE)
+                if not chunk:
+                    break
+                if verifier is not None:
+                    verifier.update(chunk)
+                if not _blocking(session.write, chunk):
+                    break  # the add has ended: finish() says how
+            uri, size, md5, multihash, metadata = _blocking(session.finish)
+        except BaseException:
+            _blocking(session.abort)
+            raise
+        return uri, size, md5, multihash, json.loads(metadata)
+
+    @capabilities.check
+    def delete(self, location, context=None):
+        store = self._ready()
+        _blocking(store.delete, location.get_store_uri(),
+                  _native_context(context))
+
+    def set_acls(self, location, public=False, read_tenants=None,
+                 write_tenants=None, context=None):
+        store = self._ready()
+        _blocking(store.set_acls, location.get_store_uri(), bool(public),
+                  list(read_tenants or []), list(write_tenants or []),
+                  _native_context(context))
