@@ -56,6 +56,12 @@ def _native_context(context):
     }
 
 
+# The configured native stores by (backend id or '' in legacy mode, store
+# type): a location is parsed with its store's configuration (a swift+config
+# URI names a reference of the store's swift_store_config_file).
+_CONFIGURED = {}
+
+
 class StoreLocation(glance_location.StoreLocation):
     """A location parsed by the C++ library, as glance_store parses it.
 
@@ -65,7 +71,11 @@ class StoreLocation(glance_location.StoreLocation):
     """
 
     def parse_uri(self, uri):
-        scheme, written, fields = _errors.call(_native.parse_location, uri)
+        key = (self.backend_group or '',
+               _native.type_of_scheme(_native.dispatch_scheme(uri)))
+        store = _CONFIGURED.get(key)
+        parse = store.parse_location if store else _native.parse_location
+        scheme, written, fields = _errors.call(parse, uri)
         self.scheme = scheme
         self._uri = written
         for name, value in fields:
@@ -120,6 +130,7 @@ class Store(driver.Store):
         self._native = _errors.call(_native.Store, self.NATIVE_TYPE,
                                     self.backend_group or '',
                                     self._option_values())
+        _CONFIGURED[(self.backend_group or '', self.NATIVE_TYPE)] = self._native
         super().configure(re_raise_bsc=re_raise_bsc)
         self._url_prefix = self._native.url_prefix
 

@@ -4,27 +4,21 @@ from glance_store import exceptions
 
 from glance_store_cpp import _native
 
-# Kinds whose names are not glance_store classes, and what glance_store raises
-# in their place.
-_SUBSTITUTES = {
-    # hashlib.new() of an unknown name, in glance_store's drivers.
-    'UnknownHashingAlgo': ValueError,
-    # Ours: the bytes did not hash to what was expected.
-    'ChecksumMismatch': exceptions.BackendException,
-}
-
 
 def translate(error):
-    """The glance_store exception for a _native.StoreError."""
+    """The glance_store exception for a _native.StoreError.
+
+    Kinds glance_store has no class for (ours: ChecksumMismatch; TimeoutError)
+    become BackendException.
+    """
     kind, message = error.args
-    substitute = _SUBSTITUTES.get(kind)
-    if substitute is not None:
-        return substitute(message)
     cls = getattr(exceptions, kind, None)
-    if not (isinstance(cls, type) and
-            issubclass(cls, exceptions.GlanceStoreException)):
-        cls = exceptions.BackendException
-    return cls(message=message)
+    if isinstance(cls, type) and issubclass(cls,
+                                            exceptions.GlanceStoreException):
+        return cls(message=message)
+    if isinstance(cls, type) and issubclass(cls, exceptions.BackendException):
+        return cls(message)  # a plain Exception: no keyword arguments
+    return exceptions.BackendException(message)
 
 
 def call(function, *args, **kwargs):

@@ -55,6 +55,16 @@ std::span<const std::byte> bytes_of(const py::buffer_info& info) {
           static_cast<std::size_t>(info.size * info.itemsize)};
 }
 
+// (scheme, written-back URI, [(field, value or None)]) of a location, as glance_store parses
+// it; secrets are included, as glance's own StoreLocation keeps them.
+py::tuple location_fields(const StoreLocation& location) {
+  py::list fields;
+  for (const auto& field : location.fields()) {
+    fields.append(py::make_tuple(field.name, field.value ? py::cast(*field.value) : py::none()));
+  }
+  return py::make_tuple(location.scheme(), location.uri(), fields);
+}
+
 // A get's stream; read(n) fills a new bytes object of up to n bytes, off the GIL.
 class Reader {
  public:
@@ -149,6 +159,10 @@ class NativeStore {
                      ctx ? &*ctx : nullptr);
   }
 
+  py::tuple parse_location(const std::string& uri) const {
+    return location_fields(*store_->parse_location(uri));
+  }
+
   std::uint32_t capabilities() const { return store_->capabilities().mask(); }
   std::string add_disabled_reason() const { return store_->add_disabled_reason(); }
   std::string url_prefix() const { return store_->url_prefix(); }
@@ -158,15 +172,8 @@ class NativeStore {
   std::unique_ptr<Store> store_;
 };
 
-// (scheme, written-back URI, [(field, value or None)]) of a location of a store type, parsed as
-// glance_store parses it; secrets are included, as glance's own StoreLocation keeps them.
 py::tuple parse_location_fields(const std::string& uri) {
-  const auto location = glance_store::parse_location(uri);
-  py::list fields;
-  for (const auto& field : location->fields()) {
-    fields.append(py::make_tuple(field.name, field.value ? py::cast(*field.value) : py::none()));
-  }
-  return py::make_tuple(location->scheme(), location->uri(), fields);
+  return location_fields(*glance_store::parse_location(uri));
 }
 
 }  // namespace
@@ -239,6 +246,8 @@ PYBIND11_MODULE(_native, m) {
       .def("delete", &NativeStore::remove, py::arg("uri"), py::arg("context") = py::none())
       .def("set_acls", &NativeStore::set_acls, py::arg("uri"), py::arg("is_public"),
            py::arg("read_tenants"), py::arg("write_tenants"), py::arg("context") = py::none())
+      .def("parse_location", &NativeStore::parse_location, py::arg("uri"),
+           "As the module's parse_location, with this store's configuration.")
       .def_property_readonly("capabilities", &NativeStore::capabilities)
       .def_property_readonly("add_disabled_reason", &NativeStore::add_disabled_reason)
       .def_property_readonly("url_prefix", &NativeStore::url_prefix)
@@ -246,4 +255,11 @@ PYBIND11_MODULE(_native, m) {
 
   m.def("parse_location", &parse_location_fields, py::arg("uri"),
         "(scheme, uri, [(field, value)]) of a location URI; raises StoreError.");
+  m.def(
+      "dispatch_scheme", [](const std::string& uri) { return dispatch_scheme(uri); },
+      py::arg("uri"), "The scheme glance_store dispatches a URI on.");
+  m.def(
+      "type_of_scheme",
+      [](const std::string& scheme) { return std::string(type_of_scheme(scheme)); },
+      py::arg("scheme"), "The store type serving a scheme, or ''.");
 }
