@@ -16,6 +16,8 @@ TEST_PACKAGES=(googletest libgtest-dev libgmock-dev coreutils bsdutils util-linu
 # A real Keystone v3 for the Swift store's auth tests, served by uwsgi (not the `keystone`
 # package: it sets up a database and starts a system service).
 TEST_PACKAGES+=(python3-keystone python3-keystonemiddleware uwsgi-core uwsgi-plugin-python3)
+# A real Glance API for the Python drivers, and what glance_store's functional tests import.
+TEST_PACKAGES+=(glance-api python3-glance python3-testtools python3-os-client-config)
 
 # Installs the packages that are missing (apt-get only when something is).
 ensure_packages() {
