@@ -135,7 +135,12 @@ class Store(driver.Store):
         self._url_prefix = self._native.url_prefix
 
     def configure_add(self):
-        _blocking(self._native.configure, True)
+        # Not through eventlet's tpool: Glance configures its stores in the
+        # parent process and then forks its workers, and tpool's threads
+        # started before a fork do not exist in the child, whose next tpool
+        # call would then wait for ever. Configuring reads options and
+        # checks directories; a remote store connects on first use.
+        _errors.call(self._native.configure, True)
 
     def update_capabilities(self):
         if self._native is not None:

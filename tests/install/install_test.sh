@@ -27,4 +27,24 @@ flags=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs glance_store)
 g++ -std=c++20 "$source_dir/consumer.cc" -o "$work/pc-consumer" $flags
 out=$("$work/pc-consumer" ftp://x/y || true)
 [ "$out" = "UnknownScheme" ] || { echo "pkg-config consumer printed: $out"; exit 1; }
+
+# The Python drivers, where this build has them: installed where Debian's Python looks under the
+# prefix, with the entry points glance_store loads drivers by.
+package=$(find "$work/prefix" -type d -name glance_store_cpp | head -1)
+if [ -n "$package" ]; then
+  PYTHONPATH=$(dirname "$package") /usr/bin/python3 - <<'PY'
+from importlib.metadata import entry_points
+names = sorted(e.name for e in entry_points(group='glance_store.drivers')
+               if e.value.startswith('glance_store_cpp.'))
+assert names == ['cpp_file', 'cpp_http', 'cpp_rbd', 'cpp_s3', 'cpp_swift'], names
+for e in entry_points(group='glance_store.drivers'):
+    if e.name.startswith('cpp_'):
+        assert e.load().ENTRY_POINT == e.name
+PY
+  case "$package" in
+    */lib/python3.*/dist-packages/glance_store_cpp) ;;
+    *) echo "Python package installed at $package"; exit 1 ;;
+  esac
+  echo "install test: the Python drivers load from the installed package"
+fi
 echo "install test: find_package and pkg-config consumers built and ran"
