@@ -296,6 +296,30 @@ class SwiftTests(PairTests, unittest.TestCase):
 class RbdTests(PairTests, unittest.TestCase):
     NAME = 'rbd'
 
+    def test_in_use_and_snapshot_kinds_are_glance_store_classes(self):
+        import rados
+        import rbd
+        ceph = server_env.load('ceph-rgw', 'GS_CEPH_CONF')
+        image_id, (uri, *_) = add(self.ours, os.urandom(MIB))
+        cluster = rados.Rados(conffile=ceph['GS_CEPH_CONF'], rados_id='admin')
+        cluster.connect()
+        try:
+            with cluster.open_ioctx(ceph['GS_RBD_POOL']) as ioctx:
+                with rbd.Image(ioctx, image_id) as image:
+                    image.create_snap('operator-backup')
+                with self.assertRaises(exceptions.HasSnapshot):
+                    multi_backend.delete(uri, self.ours)
+                with rbd.Image(ioctx, image_id) as image:
+                    image.remove_snap('operator-backup')
+                    # An open read-write handle: another client uses it.
+                    with self.assertRaises(exceptions.InUseByStore):
+                        multi_backend.delete(uri, self.ours)
+            self.assertEqual(len(read(uri, self.ours)[0]), MIB)
+            multi_backend.delete(uri, self.ours)
+            self.check_gone(uri)
+        finally:
+            cluster.shutdown()
+
 
 class HttpTests(unittest.TestCase):
     """Read-only: objects placed in nginx's document root."""

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 import unittest
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import glance_api  # noqa: E402
