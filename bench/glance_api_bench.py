@@ -11,7 +11,11 @@ stock driver cannot use tempauth's `test:tester` key), and null: reads the
 body in 1 MiB pieces and drops them (no hashing), and serves zeros for
 downloads. Each operation is curl moving SIZE bytes (`-T FILE` for uploads,
 `-o /dev/null` for downloads); repetitions alternate between the backends.
-Peak RSS is glance-api's worker's VmHWM, reset before each operation.
+The page cache is dropped before each operation (our filesystem driver writes
+around it with O_DIRECT, the stock one through it: without the drop, the
+stock driver's downloads would come from memory and ours from the disk).
+RSS growth is glance-api's worker's VmHWM, reset before each operation, less
+its RSS before it.
 
 usage: glance_api_bench.py [--size-mib 1024] [--repeat 3]
 (servers: swift-aio, keystone, glance-api)
@@ -69,7 +73,7 @@ class Store(driver.Store):
             size += len(chunk)
         # Not hashed: this measures Glance, not the hashing.
         return ('gsnull://%s/%d' % (image_id, size), size, '0' * 32,
-                '0' * 128, {})
+                '0' * 128, {'store': self.backend_group})
 
     @capabilities.check
     def get(self, location, offset=0, chunk_size=None, context=None):
@@ -129,6 +133,12 @@ def configure(keystone, bucket, here):
     return edit
 
 
+def memory(pid, field):
+    with open('/proc/%d/status' % pid) as f:
+        return [int(line.split()[1]) for line in f
+                if line.startswith(field + ':')][0]
+
+
 def curl(args):
     out = subprocess.run(['curl', '-sS', '-f', '-w', '%{time_total}'] + args,
                          capture_output=True, text=True, check=True).stdout
@@ -177,13 +187,14 @@ def main():
                                     '-H', 'X-Image-Meta-Store: ' + backend,
                                     url]),
                         ('download', ['-o', '/dev/null', url])):
+                    subprocess.run(['sh', '-c', 'sync; echo 3 > '
+                                    '/proc/sys/vm/drop_caches'], check=True)
                     with open('/proc/%d/clear_refs' % worker, 'w') as f:
                         f.write('5')  # resets VmHWM
+                    before = memory(worker, 'VmRSS')
                     results[(backend, op)].append(curl(headers + curl_args))
-                    with open('/proc/%d/status' % worker) as f:
-                        hwm = [int(line.split()[1]) for line in f
-                               if line.startswith('VmHWM:')][0]
-                    peaks[(backend, op)].append(hwm / 1024)
+                    peaks[(backend, op)].append(
+                        (memory(worker, 'VmHWM') - before) / 1024)
                 client.request('DELETE', '/v2/images/' + image_id)
     finally:
         bench.stop()
@@ -194,7 +205,7 @@ def main():
     def rate(backend, op):
         return mib / statistics.median(results[(backend, op)])
 
-    print('| backend | upload MiB/s | download MiB/s | peak RSS MiB '
+    print('| backend | upload MiB/s | download MiB/s | RSS growth MiB '
           'upload / download |')
     print('|---|---|---|---|')
     for backend in backends:

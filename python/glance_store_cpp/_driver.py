@@ -1,14 +1,19 @@
 """What every glance_store_cpp driver shares: a glance_store Store whose work
 is done by a store of the C++ library.
 
-Blocking native calls release the GIL. Under eventlet (glance-api) they also
-run in eventlet's native thread pool, so that the hub keeps serving other
-requests; the image's bytes are read from Glance's reader in this green thread
-and handed to C++ one chunk at a time, never by a C++ thread calling Python.
+The bytes of an add and of a get move between Python and a C++ thread through
+a bounded queue. Python never blocks on it: when the queue cannot take or give
+a chunk, Python waits until the queue's eventfd is readable, in eventlet's hub
+under glance-api (the process goes on serving other requests) or in select()
+elsewhere. The image is read from Glance's reader in the request's own green
+thread; no C++ thread ever calls Python. The few other calls that may block
+(opening a get, a delete, a size) release the GIL and, under eventlet, run in
+its native thread pool.
 """
 
 import json
 import logging
+import select
 import sys
 
 from glance_store import capabilities
@@ -23,9 +28,12 @@ from glance_store_cpp import _options
 
 LOG = logging.getLogger(__name__)
 
-# Bytes per read of the image file in add and per chunk of a get's iterator:
-# large enough that the hand-off to a native thread costs little per byte.
+# Bytes per read of the image file in add and per chunk of a get's iterator.
 CHUNK_SIZE = units.Mi
+# What may wait between Python and the C++ thread: of an add, and read ahead
+# of a get.
+ADD_QUEUE_BYTES = 2 * units.Mi
+GET_AHEAD_BYTES = 4 * units.Mi
 
 
 def _under_eventlet():
@@ -39,6 +47,15 @@ def _blocking(function, *args):
         from eventlet import tpool
         return _errors.call(tpool.execute, function, *args)
     return _errors.call(function, *args)
+
+
+def _wait(queue):
+    """Waits until a native queue's eventfd is readable."""
+    if _under_eventlet():
+        from eventlet import hubs
+        hubs.trampoline(queue.fileno(), read=True)
+    else:
+        select.select([queue.fileno()], [], [])
 
 
 def _native_context(context):
@@ -156,19 +173,27 @@ class Store(driver.Store):
     def get(self, location, offset=0, chunk_size=None, context=None):
         store = self._ready()
         reader = _blocking(store.get, location.get_store_uri(), offset,
-                           chunk_size, _native_context(context))
+                           chunk_size, _native_context(context), CHUNK_SIZE,
+                           GET_AHEAD_BYTES)
         return self._chunks(reader), reader.size
 
     @staticmethod
     def _chunks(reader):
         try:
             while True:
-                chunk = _blocking(reader.read, CHUNK_SIZE)
-                if not chunk:
+                chunk = _errors.call(reader.try_read)
+                if chunk is None:
+                    _wait(reader)
+                elif chunk:
+                    yield chunk
+                else:
                     return
-                yield chunk
         finally:
-            reader.close()
+            # A reader stopped early may be inside a read of the store.
+            if reader.finished:
+                reader.close()
+            else:
+                _blocking(reader.close)
 
     def get_size(self, location, context=None):
         store = self._ready()
@@ -180,20 +205,27 @@ class Store(driver.Store):
     def add(self, image_id, image_file, image_size, hashing_algo,
             context=None, verifier=None):
         store = self._ready()
-        session = _blocking(store.begin_add, image_id, image_size or 0,
-                            hashing_algo, _native_context(context))
+        session = _errors.call(store.begin_add, image_id, image_size or 0,
+                               hashing_algo, _native_context(context),
+                               ADD_QUEUE_BYTES)
         try:
-            while True:
+            while not session.done:
                 chunk = image_file.read(self.WRITE_CHUNKSIZE)
                 if not chunk:
                     break
                 if verifier is not None:
                     verifier.update(chunk)
-                if not _blocking(session.write, chunk):
-                    break  # the add has ended: finish() says how
-            uri, size, md5, multihash, metadata = _blocking(session.finish)
+                while not session.try_write(chunk) and not session.done:
+                    _wait(session)
+            session.close_input()
+            while not session.done:
+                _wait(session)
+            uri, size, md5, multihash, metadata = _errors.call(session.result)
         except BaseException:
-            _blocking(session.abort)
+            session.cancel()
+            while not session.done:
+                _wait(session)
+            session.abort()
             raise
         return uri, size, md5, multihash, json.loads(metadata)
 

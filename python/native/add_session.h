@@ -1,75 +1,65 @@
-// One add driven from Python: Python hands over the image in chunks, a C++ thread runs the
-// store's add and reads them. Python threads never run the store's code; C++ threads never
-// touch Python objects.
+// One add driven from Python: Python queues the image's chunks without blocking, a C++ thread
+// runs the store's add on them. Python waits on the queue's eventfd (under eventlet, in its hub),
+// so a slow store never blocks the process's other requests.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <thread>
 
+#include "byte_queue.h"
 #include "glance_store/context.h"
 #include "glance_store/store.h"
-#include "glance_store/stream.h"
 
 namespace glance_store::python {
 
-/// A stream whose bytes come from another thread, one borrowed chunk at a time: the producer's
-/// offer() waits until the consumer has copied all of the chunk (or the add has ended), so the
-/// chunk's memory needs to live only for that call and nothing is buffered here.
-class HandoffStream final : public InputStream {
- public:
-  std::size_t read(std::span<std::byte> out) override;
-
-  /// Lends `data` to the reader and waits until it is consumed. Returns false when the add ended
-  /// before consuming it all (it failed, or it got more bytes than it wanted).
-  bool offer(std::span<const std::byte> data);
-  /// No more data: the next read past the offered bytes returns 0.
-  void close_input();
-  /// Makes any read fail: the add is being abandoned.
-  void cancel();
-  /// The consumer is gone; wakes a waiting offer().
-  void consumer_done();
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::span<const std::byte> offered_;
-  bool input_closed_ = false;
-  bool cancelled_ = false;
-  bool consumer_done_ = false;
-};
-
-/// An add running on its own thread. write() and finish() block: call them off the event loop.
 class AddSession {
  public:
+  /// Starts the add on its own thread; `queue_bytes` bounds what waits between Python and it.
   AddSession(Store& store, std::string image_id, std::uint64_t size, std::string hashing_algo,
-             std::optional<RequestContext> context);
-  /// Abandons the add (if still running) and waits for its thread.
+             std::optional<RequestContext> context, std::size_t queue_bytes);
+  /// Abandons the add if it still runs, and waits for its thread.
   ~AddSession();
   AddSession(const AddSession&) = delete;
   AddSession& operator=(const AddSession&) = delete;
 
-  /// Passes the next bytes of the image. Returns false when the add has already ended (finish()
-  /// then says how).
-  bool write(std::span<const std::byte> data);
-  /// Ends the input, waits for the add and returns its result; throws the add's Error.
-  AddResult finish();
-  /// Stops the add; whatever it wrote is removed by the store. Never throws.
+  /// Readable when the add may take more bytes or has ended.
+  int fd() const { return queue_.fd(); }
+  /// Queues the next bytes (a copy); false when the queue is full or the add has ended.
+  bool try_write(std::span<const std::byte> bytes) { return queue_.try_push(bytes); }
+  /// No more bytes: the add commits once it has taken what is queued.
+  void close_input() { queue_.close(); }
+  /// Whether the add has ended, committed or failed.
+  bool done() const { return done_.load(); }
+  /// The result of an ended add; throws its Error.
+  AddResult result();
+  /// Asks the add to stop (its writer removes what it wrote); done() tells when it has.
+  void cancel() { queue_.cancel(); }
+  /// Stops the add and waits for it. Never throws.
   void abort() noexcept;
 
  private:
-  void join() noexcept;
+  // The add's source: what Python queued.
+  class QueueStream final : public InputStream {
+   public:
+    explicit QueueStream(ByteQueue& queue) : queue_(queue) {}
+    std::size_t read(std::span<std::byte> out) override { return queue_.pop_into(out); }
 
-  HandoffStream input_;
+   private:
+    ByteQueue& queue_;
+  };
+
+  ByteQueue queue_;
+  QueueStream input_{queue_};
   std::optional<RequestContext> context_;
   std::optional<AddResult> result_;
   std::exception_ptr error_;
+  std::atomic<bool> done_{false};
   std::thread thread_;
 };
 

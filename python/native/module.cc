@@ -1,10 +1,13 @@
 // glance_store_cpp._native: the library's stores as Python objects, for the glance_store drivers
-// of the glance_store_cpp package. Every call that may block releases the GIL; the Python side
-// runs those calls in native threads when eventlet drives the process.
+// of the glance_store_cpp package. Calls that may block (opening a get, a delete) release the
+// GIL, and the Python side runs them in native threads when eventlet drives the process. The
+// bytes of adds and gets move through queues on C++ threads of their own that Python takes from
+// and gives to without blocking, waiting on an eventfd in its event loop.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,9 +15,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "add_session.h"
+#include "byte_queue.h"
 #include "glance_store/backend.h"
 #include "glance_store/config.h"
 #include "glance_store/error.h"
@@ -65,46 +70,61 @@ py::tuple location_fields(const StoreLocation& location) {
   return py::make_tuple(location.scheme(), location.uri(), fields);
 }
 
-// A get's stream; read(n) fills a new bytes object of up to n bytes, off the GIL.
+// A get's bytes, read ahead by a C++ thread into a bounded queue that Python takes chunks from
+// without blocking.
 class Reader {
  public:
-  explicit Reader(GetResult result) : result_(std::move(result)) {}
-
-  py::bytes read(std::size_t max_bytes) {
-    if (!result_.stream || max_bytes == 0) return py::bytes();
-    PyObject* raw = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(max_bytes));
-    if (raw == nullptr) throw py::error_already_set();
-    std::size_t filled = 0;
-    try {
-      py::gil_scoped_release unlocked;
-      auto* out = reinterpret_cast<std::byte*>(PyBytes_AS_STRING(raw));
-      while (filled < max_bytes) {
-        const std::size_t n = result_.stream->read({out + filled, max_bytes - filled});
-        if (n == 0) break;
-        filled += n;
+  Reader(GetResult result, std::size_t chunk_bytes, std::size_t ahead_bytes)
+      : size_(result.size), size_known_(result.size_known), queue_(ahead_bytes) {
+    thread_ = std::thread([this, stream = std::move(result.stream), chunk_bytes] {
+      try {
+        while (true) {
+          std::string chunk(chunk_bytes, '\0');
+          std::size_t filled = 0;
+          while (filled < chunk.size()) {
+            const std::size_t n = stream->read(
+                {reinterpret_cast<std::byte*>(chunk.data()) + filled, chunk.size() - filled});
+            if (n == 0) break;
+            filled += n;
+          }
+          if (filled == 0) break;
+          chunk.resize(filled);
+          if (!queue_.push(std::move(chunk))) break;  // closed by Python
+        }
+        queue_.close();
+      } catch (...) {
+        queue_.fail(std::current_exception());
       }
-    } catch (...) {
-      Py_DECREF(raw);
-      close();
-      throw;
-    }
-    if (filled == 0) close();
-    if (filled < max_bytes && _PyBytes_Resize(&raw, static_cast<Py_ssize_t>(filled)) != 0) {
-      throw py::error_already_set();
-    }
-    return py::reinterpret_steal<py::bytes>(raw);
+      finished_.store(true);
+    });
   }
 
+  ~Reader() { close(); }
+
+  /// The next chunk; b'' at the end; None when none is ready (wait for fileno()).
+  py::object try_read() {
+    std::optional<std::string> chunk = queue_.try_pop();
+    if (!chunk) return py::none();
+    return py::bytes(*chunk);
+  }
+
+  /// Stops reading ahead and waits for the reading thread (at most one read of the stream).
   void close() {
-    py::gil_scoped_release unlocked;
-    result_.stream.reset();
+    queue_.cancel();
+    if (thread_.joinable()) thread_.join();
   }
 
-  std::uint64_t size() const { return result_.size; }
-  bool size_known() const { return result_.size_known; }
+  int fd() const { return queue_.fd(); }
+  bool finished() const { return finished_.load(); }
+  std::uint64_t size() const { return size_; }
+  bool size_known() const { return size_known_; }
 
  private:
-  GetResult result_;
+  std::uint64_t size_;
+  bool size_known_;
+  ByteQueue queue_;
+  std::atomic<bool> finished_{false};
+  std::thread thread_;
 };
 
 // One configured store of the library.
@@ -126,17 +146,22 @@ class NativeStore {
   }
 
   std::unique_ptr<AddSession> begin_add(const std::string& image_id, std::uint64_t size,
-                                        const std::string& hashing_algo,
-                                        const py::object& context) {
-    return std::make_unique<AddSession>(*store_, image_id, size, hashing_algo, to_context(context));
+                                        const std::string& hashing_algo, const py::object& context,
+                                        std::size_t queue_bytes) {
+    auto ctx = to_context(context);
+    py::gil_scoped_release unlocked;
+    return std::make_unique<AddSession>(*store_, image_id, size, hashing_algo, std::move(ctx),
+                                        queue_bytes);
   }
 
   std::unique_ptr<Reader> get(const std::string& uri, std::uint64_t offset,
-                              std::optional<std::uint64_t> length, const py::object& context) {
+                              std::optional<std::uint64_t> length, const py::object& context,
+                              std::size_t chunk_bytes, std::size_t ahead_bytes) {
     const auto ctx = to_context(context);
     py::gil_scoped_release unlocked;
     const auto location = store_->parse_location(uri);
-    return std::make_unique<Reader>(store_->get(*location, offset, length, ctx ? &*ctx : nullptr));
+    return std::make_unique<Reader>(store_->get(*location, offset, length, ctx ? &*ctx : nullptr),
+                                    std::max<std::size_t>(chunk_bytes, 1), ahead_bytes);
   }
 
   std::uint64_t get_size(const std::string& uri, const py::object& context) {
@@ -197,39 +222,47 @@ PYBIND11_MODULE(_native, m) {
   });
 
   py::class_<AddSession>(m, "AddSession")
+      .def("fileno", &AddSession::fd,
+           "An eventfd, readable when the add may take more bytes or has ended.")
       .def(
-          "write",
+          "try_write",
           [](AddSession& session, const py::buffer& data) {
             const py::buffer_info info = data.request();
-            const auto bytes = bytes_of(info);
-            py::gil_scoped_release unlocked;
-            return session.write(bytes);
+            return session.try_write(bytes_of(info));
           },
-          "Passes the next bytes; False when the add has ended (finish() says how).")
+          "Queues a copy of the bytes; False when the queue is full or the add has ended.")
+      .def("close_input", &AddSession::close_input, "No more bytes: the add then commits.")
+      .def_property_readonly("done", &AddSession::done)
       .def(
-          "finish",
+          "result",
           [](AddSession& session) {
-            AddResult result;
-            {
-              py::gil_scoped_release unlocked;
-              result = session.finish();
-            }
+            AddResult result = session.result();
             return py::make_tuple(result.location, result.bytes_written, result.checksum,
                                   result.multihash, result.metadata.dump());
           },
-          "Ends the input and waits: (location, bytes, md5, multihash, metadata JSON).")
+          "(location, bytes, md5, multihash, metadata JSON) of an ended add; raises its error.")
+      .def("cancel", &AddSession::cancel, "Asks the add to stop; `done` tells when it has.")
       .def(
           "abort",
           [](AddSession& session) {
             py::gil_scoped_release unlocked;
             session.abort();
           },
-          "Abandons the add; the store removes what it wrote.");
+          "Stops the add and waits for it.");
 
   py::class_<Reader>(m, "Reader")
-      .def("read", &Reader::read, py::arg("max_bytes"),
-           "Up to max_bytes bytes (fewer only at the end); b'' at the end.")
-      .def("close", &Reader::close)
+      .def("fileno", &Reader::fd, "An eventfd, readable when try_read() may give more.")
+      .def("try_read", &Reader::try_read,
+           "The next chunk, b'' at the end, or None when none is ready yet; raises the read's "
+           "error.")
+      .def(
+          "close",
+          [](Reader& reader) {
+            py::gil_scoped_release unlocked;
+            reader.close();
+          },
+          "Stops reading.")
+      .def_property_readonly("finished", &Reader::finished)
       .def_property_readonly("size", &Reader::size)
       .def_property_readonly("size_known", &Reader::size_known);
 
@@ -239,9 +272,11 @@ PYBIND11_MODULE(_native, m) {
            py::arg("type"), py::arg("backend_id"), py::arg("options"))
       .def("configure", &NativeStore::configure, py::arg("rethrow") = false)
       .def("begin_add", &NativeStore::begin_add, py::arg("image_id"), py::arg("size"),
-           py::arg("hashing_algo"), py::arg("context") = py::none())
+           py::arg("hashing_algo"), py::arg("context") = py::none(),
+           py::arg("queue_bytes") = 2 << 20)
       .def("get", &NativeStore::get, py::arg("uri"), py::arg("offset") = 0,
-           py::arg("length") = py::none(), py::arg("context") = py::none())
+           py::arg("length") = py::none(), py::arg("context") = py::none(),
+           py::arg("chunk_bytes") = 1 << 20, py::arg("ahead_bytes") = 4 << 20)
       .def("get_size", &NativeStore::get_size, py::arg("uri"), py::arg("context") = py::none())
       .def("delete", &NativeStore::remove, py::arg("uri"), py::arg("context") = py::none())
       .def("set_acls", &NativeStore::set_acls, py::arg("uri"), py::arg("is_public"),
