@@ -218,12 +218,12 @@ class Store(driver.Store):
                 while not session.try_write(chunk) and not session.done:
                     _wait(session)
             session.close_input()
-            while not session.done:
+            while not session.poll_done():
                 _wait(session)
             uri, size, md5, multihash, metadata = _errors.call(session.result)
         except BaseException:
             session.cancel()
-            while not session.done:
+            while not session.poll_done():
                 _wait(session)
             session.abort()
             raise

@@ -36,6 +36,11 @@ class AddSession {
   void close_input() { queue_.close(); }
   /// Whether the add has ended, committed or failed.
   bool done() const { return done_.load(); }
+  /// done(), clearing fd() first: when false, fd() becomes readable once it may have changed.
+  bool poll_done() {
+    queue_.clear_signal();
+    return done_.load();
+  }
   /// The result of an ended add; throws its Error.
   AddResult result();
   /// Asks the add to stop (its writer removes what it wrote); done() tells when it has.

@@ -113,6 +113,11 @@ void ByteQueue::cancel() {
   changed();
 }
 
+void ByteQueue::clear_signal() {
+  std::lock_guard lock(mutex_);
+  rearm();
+}
+
 bool ByteQueue::cancelled() const {
   std::lock_guard lock(mutex_);
   return cancelled_;

@@ -51,6 +51,9 @@ class ByteQueue {
   /// The consumer is gone: pushes fail, a waiting pop_into throws.
   void cancel();
   bool cancelled() const;
+  /// Clears the eventfd: the next change makes it readable again. For a caller about to check a
+  /// condition of its own and wait for fd() when it does not hold.
+  void clear_signal();
 
  private:
   void changed();  // wakes both sides; called with mutex_ held

@@ -91,11 +91,12 @@ class Reader {
           chunk.resize(filled);
           if (!queue_.push(std::move(chunk))) break;  // closed by Python
         }
+        finished_.store(true);  // before the end is seen: closing then never waits
         queue_.close();
       } catch (...) {
+        finished_.store(true);
         queue_.fail(std::current_exception());
       }
-      finished_.store(true);
     });
   }
 
@@ -212,6 +213,7 @@ PYBIND11_MODULE(_native, m) {
   g_store_error =
       PyErr_NewException("glance_store_cpp._native.StoreError", PyExc_Exception, nullptr);
   m.attr("StoreError") = py::handle(g_store_error);
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): pybind11 wants this signature
   py::register_exception_translator([](std::exception_ptr thrown) {
     try {
       if (thrown) std::rethrow_exception(thrown);
@@ -233,6 +235,8 @@ PYBIND11_MODULE(_native, m) {
           "Queues a copy of the bytes; False when the queue is full or the add has ended.")
       .def("close_input", &AddSession::close_input, "No more bytes: the add then commits.")
       .def_property_readonly("done", &AddSession::done)
+      .def("poll_done", &AddSession::poll_done,
+           "Whether the add has ended; if not, fileno() turns readable when that may change.")
       .def(
           "result",
           [](AddSession& session) {
