@@ -97,7 +97,7 @@ TEST(ReadmeTest, LinksToTheDocsPages) {
   const std::string readme = ReadFile(kSource / "README.md");
   for (const char* page : {"docs/tool.md", "docs/configuration.md", "docs/filesystem.md",
                            "docs/s3.md", "docs/swift.md", "docs/http.md", "docs/locations.md",
-                           "docs/benchmarks.md", "docs/testing.md"}) {
+                           "docs/benchmarks.md", "docs/testing.md", "docs/glance.md"}) {
     EXPECT_NE(readme.find(std::string("](") + page + ")"), std::string::npos) << page;
   }
 }

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -223,7 +224,8 @@ std::vector<Leftover> FilesystemStore::find_leftovers(std::int64_t min_age_secon
       if (fd < 0) continue;
       const bool locked_elsewhere = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
       ::close(fd);
-      const std::int64_t age = now - st.st_mtime;
+      // time() may read a second less than a file's mtime just written: not a negative age.
+      const std::int64_t age = std::max<std::int64_t>(0, now - st.st_mtime);
       if (locked_elsewhere || age < min_age_seconds) continue;
       // ".<id>.tmp.<pid>.<hex>"
       const std::string_view id = name.substr(1, name.rfind(".tmp.") - 1);

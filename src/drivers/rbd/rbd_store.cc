@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <mutex>
 #include <rbd/librbd.hpp>
@@ -113,7 +114,7 @@ class RbdStore final : public Store {
       check(r, "Failed to open RBD image " + spec.name);
       timespec created{};
       check(image.get_create_timestamp(&created), "Failed to read the age of " + spec.name);
-      const std::int64_t age = now - created.tv_sec;
+      const std::int64_t age = std::max<std::int64_t>(0, now - created.tv_sec);
       std::string mark;
       image.metadata_get(std::string(kAddingMetadataKey), &mark);
       if (age < min_age_seconds || writer_state(mark) == WriterState::kAlive) continue;
