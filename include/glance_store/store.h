@@ -31,9 +31,12 @@ class DataChunk {
  public:
   DataChunk(std::shared_ptr<detail::PooledBuffer> buffer, std::size_t size);
   std::span<const std::byte> bytes() const;
+  /// `size` bytes from `offset` of this chunk, sharing its buffer (a part that ends inside it).
+  DataChunk slice(std::size_t offset, std::size_t size) const;
 
  private:
   std::shared_ptr<detail::PooledBuffer> buffer_;
+  std::size_t offset_ = 0;
   std::size_t size_;
 };
 
@@ -52,6 +55,10 @@ class ImageWriter {
   virtual Committed commit(std::uint64_t total_bytes, std::string_view md5_hex) = 0;
   /// Removes everything the add left behind; never throws.
   virtual void abort() noexcept = 0;
+  /// How many bytes of the pipeline's chunks this writer may keep after write() returns (the
+  /// parts it uploads in parallel); the pipeline's pool grows by as much, so that the add's
+  /// memory stays within its limit. 0: chunks are done with when write() returns.
+  virtual std::uint64_t held_bytes() const { return 0; }
 };
 
 /// Called with every byte of an add exactly once, in order (glance_store's verifier.update).
@@ -85,10 +92,25 @@ struct Leftover {
   std::string detail;  ///< what removing it needs besides the name (an S3 upload id); may be empty
 };
 
-/// Memory bound of the add pipeline: at most buffer_size × buffer_count bytes in flight.
+/// Memory bounds of an add: the pipeline reads into buffer_count buffers of buffer_size bytes,
+/// and everything the add holds (those buffers and the parts of a multipart or segmented
+/// upload, which keep the pipeline's buffers rather than copies) stays within memory_limit.
 struct PipelineOptions {
   std::size_t buffer_size = 1 << 20;
   std::size_t buffer_count = 8;
+  /// 96 MiB: with the process's own ≈ 30 MiB and libcurl's buffers, a tool adding to S3 with
+  /// ten threads stays near 150 MiB of RSS.
+  std::uint64_t memory_limit = std::uint64_t{96} << 20;
+  /// What the parts of one add may hold: memory_limit less the pipeline's own buffers.
+  std::uint64_t part_memory() const {
+    const std::uint64_t own = std::uint64_t{buffer_size} * buffer_count;
+    return memory_limit > own ? memory_limit - own : 0;
+  }
+  /// Whether a part of `part_size` bytes fits in part_memory() (with the two pipeline buffers
+  /// its first and last bytes may share with its neighbours).
+  bool part_fits(std::uint64_t part_size) const {
+    return part_size + 2 * std::uint64_t{buffer_size} <= part_memory();
+  }
 };
 
 /// A configured store of one type (glance_store's driver.Store). Operations check the

@@ -16,9 +16,14 @@ ADD_BUFFER_SIZE = cfg.IntOpt(
 ADD_BUFFER_COUNT = cfg.IntOpt(
     'add_buffer_count', default=8, min=2, max=1024,
     help='Buffers in flight per add in the C++ drivers (glance_store_cpp); '
-         'an add holds at most add_buffer_size times this many bytes of '
-         'image data, besides the parts an S3 or Swift add uploads.')
-COMMON = [ADD_BUFFER_SIZE, ADD_BUFFER_COUNT]
+         'the pipeline holds add_buffer_size times this many bytes, within '
+         'add_memory_limit.')
+ADD_MEMORY_LIMIT = cfg.IntOpt(
+    'add_memory_limit', default=96 * units.Mi, min=units.Mi, max=units.Ti,
+    help='Bytes of image data one add of the C++ drivers (glance_store_cpp) '
+         'may hold in memory: the add pipeline\'s buffers and the parts an '
+         'S3 or Swift add keeps until they are uploaded.')
+COMMON = [ADD_BUFFER_SIZE, ADD_BUFFER_COUNT, ADD_MEMORY_LIMIT]
 
 FILESYSTEM = [
     cfg.BoolOpt('filesystem_store_direct_io', default=True,

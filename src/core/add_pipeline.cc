@@ -1,5 +1,7 @@
 #include "core/add_pipeline.h"
 
+#include <algorithm>
+
 #include "core/buffer_pool.h"
 #include "core/thread_pool.h"
 #include "glance_store/error.h"
@@ -42,7 +44,12 @@ PipelineResult run_add_pipeline(InputStream& source, std::uint64_t declared_size
                                 std::string_view hash_algo) {
   PipelineResult result;
   try {
-    auto pool = BufferPool::create(options.buffer_size, options.buffer_count);
+    // The writer's parts keep the pipeline's buffers: the pool has room for them too, and it is
+    // what bounds the add's memory (a reader waits for a buffer while parts upload).
+    const std::uint64_t held = std::min(writer.held_bytes(), options.part_memory());
+    auto pool = BufferPool::create(
+        options.buffer_size,
+        options.buffer_count + static_cast<std::size_t>(held / options.buffer_size));
     // Declared after the pool and the hashers they use, so they are drained first.
     SerialQueue md5_queue(ThreadPool::shared());
     SerialQueue multihash_queue(ThreadPool::shared());

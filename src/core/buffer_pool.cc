@@ -10,7 +10,13 @@ namespace glance_store {
 DataChunk::DataChunk(std::shared_ptr<detail::PooledBuffer> buffer, std::size_t size)
     : buffer_(std::move(buffer)), size_(size) {}
 
-std::span<const std::byte> DataChunk::bytes() const { return {buffer_->data, size_}; }
+std::span<const std::byte> DataChunk::bytes() const { return {buffer_->data + offset_, size_}; }
+
+DataChunk DataChunk::slice(std::size_t offset, std::size_t size) const {
+  DataChunk part(buffer_, size);
+  part.offset_ = offset_ + offset;
+  return part;
+}
 
 }  // namespace glance_store
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "glance_store/error.h"
 
@@ -27,30 +28,44 @@ Error spool_error(int err, const std::string& dir, std::string_view doing) {
   }
 }
 
-class MemoryPart final : public PartStorage {
+// The part's bytes are the pipeline's chunks (or slices of them, at its edges).
+class ChunkPart final : public PartStorage {
  public:
-  explicit MemoryPart(std::uint64_t capacity)
-      : data_(std::make_unique_for_overwrite<std::byte[]>(capacity)), capacity_(capacity) {}
+  explicit ChunkPart(std::uint64_t capacity) : capacity_(capacity) {}
 
   std::uint64_t size() const override { return size_; }
   std::uint64_t capacity() const override { return capacity_; }
-  std::optional<std::span<const std::byte>> memory() const override {
-    return std::span<const std::byte>(data_.get(), static_cast<std::size_t>(size_));
-  }
   std::size_t read_at(std::uint64_t offset, std::span<std::byte> out) const override {
-    if (offset >= size_) return 0;
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), size_ - offset));
-    std::memcpy(out.data(), data_.get() + offset, n);
-    return n;
+    std::size_t done = 0;
+    // A part has tens of chunks and is read in pieces of about a chunk: a scan is cheap.
+    std::uint64_t start = 0;
+    for (const DataChunk& chunk : chunks_) {
+      const auto bytes = chunk.bytes();
+      if (done == out.size()) break;
+      if (offset + done < start + bytes.size()) {
+        const auto from = static_cast<std::size_t>(offset + done - start);
+        const std::size_t n = std::min(out.size() - done, bytes.size() - from);
+        std::memcpy(out.data() + done, bytes.data() + from, n);
+        done += n;
+      }
+      start += bytes.size();
+    }
+    return done;
   }
-  void append(std::span<const std::byte> bytes) override {
-    std::memcpy(data_.get() + size_, bytes.data(), bytes.size());
-    size_ += bytes.size();
+  void for_each_piece(const std::function<void(std::span<const std::byte>)>& fn) const override {
+    for (const DataChunk& chunk : chunks_) fn(chunk.bytes());
   }
-  void clear() override { size_ = 0; }
+  void append(const DataChunk& bytes) override {
+    chunks_.push_back(bytes);
+    size_ += bytes.bytes().size();
+  }
+  void clear() override {
+    chunks_.clear();
+    size_ = 0;
+  }
 
  private:
-  std::unique_ptr<std::byte[]> data_;
+  std::vector<DataChunk> chunks_;
   std::uint64_t capacity_;
   std::uint64_t size_ = 0;
 };
@@ -66,7 +81,6 @@ class FilePart final : public PartStorage {
 
   std::uint64_t size() const override { return size_; }
   std::uint64_t capacity() const override { return capacity_; }
-  std::optional<std::span<const std::byte>> memory() const override { return std::nullopt; }
 
   std::size_t read_at(std::uint64_t offset, std::span<std::byte> out) const override {
     if (offset >= size_) return 0;
@@ -87,7 +101,8 @@ class FilePart final : public PartStorage {
     return done;
   }
 
-  void append(std::span<const std::byte> bytes) override {
+  void append(const DataChunk& chunk) override {
+    std::span<const std::byte> bytes = chunk.bytes();
     while (!bytes.empty()) {
       const ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(size_));
       if (n < 0 && errno == EINTR) continue;
@@ -138,10 +153,6 @@ ByteSource Part::source() const {
 }
 
 void Part::for_each_piece(const std::function<void(std::span<const std::byte>)>& fn) const {
-  if (const auto bytes = memory()) {
-    fn(*bytes);
-    return;
-  }
   const auto piece = std::make_unique_for_overwrite<std::byte[]>(kPiece);
   for (std::uint64_t offset = 0;;) {
     const std::size_t n = read_at(offset, {piece.get(), kPiece});
@@ -151,8 +162,8 @@ void Part::for_each_piece(const std::function<void(std::span<const std::byte>)>&
   }
 }
 
-MakePartStorage memory_parts() {
-  return [](std::uint64_t capacity) { return std::make_unique<MemoryPart>(capacity); };
+MakePartStorage chunk_parts() {
+  return [](std::uint64_t capacity) { return std::make_unique<ChunkPart>(capacity); };
 }
 
 MakePartStorage file_parts(std::string dir, bool try_tmpfile) {

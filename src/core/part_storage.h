@@ -6,9 +6,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
+
+#include "glance_store/store.h"
 
 namespace glance_store::internal {
 
@@ -21,19 +22,17 @@ class Part {
  public:
   virtual ~Part() = default;
   virtual std::uint64_t size() const = 0;
-  /// The bytes, when the part is held in memory; nullopt when it is in a file (read it with
-  /// read_at(), source() or for_each_piece()).
-  virtual std::optional<std::span<const std::byte>> memory() const = 0;
   /// Copies the bytes from `offset` into `out`, as many as fit and remain; 0 at the end. Throws
   /// Error (BackendException) when the file cannot be read.
   virtual std::size_t read_at(std::uint64_t offset, std::span<std::byte> out) const = 0;
+  /// Hands the bytes to `fn` in order: the pipeline's chunks of a part that keeps them, pieces
+  /// of at most 256 KiB of a part in a file (never mapped: the memory stays small). Throws as
+  /// read_at().
+  virtual void for_each_piece(const std::function<void(std::span<const std::byte>)>& fn) const;
 
   /// A source of the bytes from the first one on: call it again for each attempt of a request,
   /// and each attempt sends the whole part. The part must outlive the source.
   ByteSource source() const;
-  /// Hands the bytes to `fn` in order: the whole span of a part in memory, pieces of at most
-  /// 256 KiB of a part in a file (never mapped: the memory stays small). Throws as read_at().
-  void for_each_piece(const std::function<void(std::span<const std::byte>)>& fn) const;
 };
 
 /// A part being filled by the writer's thread, then read by its upload on a pool thread, then
@@ -44,16 +43,17 @@ class PartStorage : public Part {
   virtual std::uint64_t capacity() const = 0;
   /// Appends `bytes` (at most capacity() - size() of them). Throws Error: StorageFull when the
   /// disk is full, BackendException (naming the directory) for other failures of a file.
-  virtual void append(std::span<const std::byte> bytes) = 0;
-  /// Empties the part; its memory or file is kept for the next one.
+  virtual void append(const DataChunk& bytes) = 0;
+  /// Empties the part, letting go of the chunks it kept; a file is kept for the next part.
   virtual void clear() = 0;
 };
 
 /// Makes an empty part of `capacity` bytes; throws Error when it cannot.
 using MakePartStorage = std::function<std::unique_ptr<PartStorage>(std::uint64_t capacity)>;
 
-/// Parts in memory buffers of their capacity (allocated when made, never initialised).
-MakePartStorage memory_parts();
+/// Parts that keep the add pipeline's chunks (no copy): their memory is the pipeline's pool,
+/// which the writer grows by its held_bytes() and which bounds the add.
+MakePartStorage chunk_parts();
 
 /// Parts spooled to anonymous temporary files in `dir`: O_TMPFILE where the kernel and the
 /// filesystem support it (else, or when `try_tmpfile` is false, mkstemp and an immediate

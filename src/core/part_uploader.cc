@@ -14,20 +14,16 @@ PartUploader::PartUploader(std::size_t parallel, PartSize part_size, BeforePart 
 
 PartUploader::~PartUploader() { wait(); }
 
-void PartUploader::write(std::span<const std::byte> bytes) {
-  while (!bytes.empty()) {
+void PartUploader::write(const DataChunk& chunk) {
+  const std::size_t size = chunk.bytes().size();
+  for (std::size_t at = 0; at < size;) {
     if (!current_) current_ = take_storage(part_size_(next_part_));
     const auto n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(bytes.size(), current_->capacity() - current_->size()));
-    current_->append(bytes.first(n));
-    bytes = bytes.subspan(n);
+        std::min<std::uint64_t>(size - at, current_->capacity() - current_->size()));
+    current_->append(at == 0 && n == size ? chunk : chunk.slice(at, n));
+    at += n;
     if (current_->size() == current_->capacity()) submit();
   }
-}
-
-std::span<const std::byte> PartUploader::pending() const {
-  if (!current_) return {};
-  return current_->memory().value();
 }
 
 void PartUploader::finish() {
@@ -50,7 +46,6 @@ std::shared_ptr<PartStorage> PartUploader::take_storage(std::uint64_t capacity) 
       if ((*it)->capacity() == capacity) {
         std::shared_ptr<PartStorage> part = std::move(*it);
         free_.erase(it);
-        part->clear();
         return part;
       }
     }
@@ -80,6 +75,7 @@ void PartUploader::submit() {
     } catch (...) {
       failure = std::current_exception();
     }
+    part->clear();  // its chunks go back to the pipeline now
     std::lock_guard lock(mutex_);
     if (failure && !failure_) failure_ = failure;
     free_.push_back(std::move(part));

@@ -17,10 +17,11 @@
 
 namespace glance_store::internal {
 
-/// Copies the bytes written into parts (in memory, or spooled to files: `storage`); each full
-/// part is uploaded on its own pool thread, at most `parallel` at once, so the parts held stay
-/// within (parallel + 1). The first failure of a part, or of its storage, is rethrown by the
-/// next write() or finish().
+/// Cuts the chunks written into parts (keeping the pipeline's chunks, or spooled to files:
+/// `storage`); each full part is uploaded on its own pool thread, at most `parallel` at once, so
+/// the parts held stay within (parallel + 1), and a part's chunks are let go as soon as it is
+/// uploaded. The first failure of a part, or of its storage, is rethrown by the next write() or
+/// finish().
 class PartUploader {
  public:
   /// The size of part `index` (from 0).
@@ -31,16 +32,15 @@ class PartUploader {
   using UploadPart = std::function<void(std::uint64_t index, const Part& part)>;
 
   PartUploader(std::size_t parallel, PartSize part_size, BeforePart before_part,
-               UploadPart upload_part, MakePartStorage storage = memory_parts());
+               UploadPart upload_part, MakePartStorage storage = chunk_parts());
   /// Waits for the parts in flight.
   ~PartUploader();
   PartUploader(const PartUploader&) = delete;
   PartUploader& operator=(const PartUploader&) = delete;
 
-  void write(std::span<const std::byte> bytes);
-  /// The bytes of the part being filled, not handed over yet; with memory_parts() only (else
-  /// std::bad_optional_access).
-  std::span<const std::byte> pending() const;
+  void write(const DataChunk& chunk);
+  /// The part being filled, not handed over yet, or nullptr.
+  const Part* pending() const { return current_.get(); }
   /// How many parts were handed over.
   std::uint64_t parts_started() const { return next_part_; }
   /// Hands over the last, partial part (if any) and waits for every part, then lets their

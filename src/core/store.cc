@@ -28,7 +28,17 @@ void Store::configure(bool rethrow) {
       static_cast<std::size_t>(options_.get_int("add_buffer_size", 1 << 20, 4096, 256LL << 20));
   pipeline_.buffer_count =
       static_cast<std::size_t>(options_.get_int("add_buffer_count", 8, 2, 1024));
+  pipeline_.memory_limit = static_cast<std::uint64_t>(
+      options_.get_int("add_memory_limit", 96LL << 20, 1LL << 20, 1LL << 40));
   try {
+    if (std::uint64_t{pipeline_.buffer_size} * pipeline_.buffer_count > pipeline_.memory_limit) {
+      throw bad_store_configuration_error(
+          config_name(),
+          "add_memory_limit (" + std::to_string(pipeline_.memory_limit) +
+              " bytes) is below add_buffer_size × add_buffer_count (" +
+              std::to_string(std::uint64_t{pipeline_.buffer_size} * pipeline_.buffer_count) +
+              " bytes), the add pipeline's own buffers");
+    }
     configure_add();
     // A configuration that works again gives back what an earlier failure took away.
     if ((static_capabilities_ & bits(Capability::kWriteAccess)) != 0) {

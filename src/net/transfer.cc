@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "core/log.h"
@@ -83,7 +84,8 @@ std::size_t ResumingReader::read(std::span<std::byte> out) {
   }
 }
 
-StreamingUpload::StreamingUpload(HttpClient& http, Request request, std::uint64_t size)
+StreamingUpload::StreamingUpload(HttpClient& http, Request request,
+                                 std::optional<std::uint64_t> size)
     : size_(size), thread_([this, &http, request = std::move(request)]() mutable {
         run(http, std::move(request));
       }) {}
@@ -99,12 +101,14 @@ bool StreamingUpload::write(const DataChunk& chunk) {
   return true;
 }
 
+void StreamingUpload::release() {
+  std::lock_guard lock(mutex_);
+  released_ = true;
+  changed_.notify_all();
+}
+
 Response StreamingUpload::finish() {
-  {
-    std::lock_guard lock(mutex_);
-    released_ = true;
-    changed_.notify_all();
-  }
+  release();
   if (thread_.joinable()) thread_.join();
   if (error_) std::rethrow_exception(error_);
   return std::move(response_);
@@ -133,14 +137,17 @@ void StreamingUpload::run(HttpClient& http, Request request) {
   changed_.notify_all();
 }
 
-// libcurl asks for body bytes: hand over queued chunks, all but the very last byte until
-// finish() releases it.
+// libcurl asks for body bytes: hand over queued chunks, all but the very last byte (or the end
+// of a body of unknown size) until finish() releases it.
 std::size_t StreamingUpload::feed(std::span<std::byte> out) {
   std::unique_lock lock(mutex_);
   for (;;) {
     if (cancelled_) throw Error(ErrorKind::kBackendException, "upload cancelled");
-    if (sent_ == size_) return 0;
-    const std::uint64_t limit = released_ ? size_ : size_ - 1;
+    if (!size_ && released_ && queue_.empty()) return 0;
+    if (size_ && sent_ == *size_) return 0;
+    const std::uint64_t limit = !size_      ? std::numeric_limits<std::uint64_t>::max()
+                                : released_ ? *size_
+                                            : *size_ - 1;
     if (sent_ < limit && !queue_.empty()) {
       const auto bytes = queue_.front().bytes().subspan(front_offset_);
       const auto n = static_cast<std::size_t>(

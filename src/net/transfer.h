@@ -68,14 +68,16 @@ class ResumingReader final : public InputStream {
   int resumes_ = 0;
 };
 
-/// One request whose body of a known size streams from an add as it arrives (never held
-/// whole): a thread runs the request and libcurl takes the bytes from a short queue. The last
-/// byte is held back until finish(), so the server never has a complete body before the add
-/// has checked the size and the hashes: an add that fails leaves no object.
+/// One request whose body streams from an add as it arrives (never held whole): a thread runs
+/// the request and libcurl takes the bytes from a short queue. The last byte (of a body of
+/// unknown size, sent chunked: its end) is held back until finish(), so the server never has a
+/// complete body before the add has checked the size and the hashes: an add that fails leaves
+/// no object.
 class StreamingUpload {
  public:
-  /// Starts `request` (its body fields are set here) with a body of `size` bytes.
-  StreamingUpload(HttpClient& http, Request request, std::uint64_t size);
+  /// Starts `request` (its body fields are set here) with a body of `size` bytes (nullopt:
+  /// unknown).
+  StreamingUpload(HttpClient& http, Request request, std::optional<std::uint64_t> size);
   /// Cancels the request unless finish() returned.
   ~StreamingUpload();
   StreamingUpload(const StreamingUpload&) = delete;
@@ -84,6 +86,8 @@ class StreamingUpload {
   /// Queues a chunk (waits while the queue is full). Returns false when the request has already
   /// ended (the server answered early, or it failed): finish() tells how.
   bool write(const DataChunk& chunk);
+  /// Releases the last byte (the request then ends on its own) without waiting.
+  void release();
   /// Releases the last byte and waits for the response. Throws TransportError.
   Response finish();
   /// Stops the request; the server sees an incomplete body. Never throws.
@@ -94,7 +98,7 @@ class StreamingUpload {
   void run(HttpClient& http, Request request);
   std::size_t feed(std::span<std::byte> out);
 
-  std::uint64_t size_;
+  std::optional<std::uint64_t> size_;
   std::mutex mutex_;  // guards everything below but the thread
   std::condition_variable changed_;
   std::deque<DataChunk> queue_;

@@ -11,6 +11,7 @@ drivers either way without moving data.
 usage: PYTHONPATH=<build>/python/site drivers_test.py   (servers running)
 """
 
+import functools
 import hashlib
 import io
 import json
@@ -417,6 +418,21 @@ class ConfigurationTests(unittest.TestCase):
         self.assertEqual(multihash, hashlib.sha256(data).hexdigest())
         with self.assertRaises(exceptions.UnknownHashingAlgo):
             store.add(str(uuid.uuid4()), io.BytesIO(data), len(data), 'nope')
+
+
+    def test_a_memory_limit_below_the_pipeline_disables_add(self):
+        for limit, enabled in ((4 << 20, False), (8 << 20, True)):
+            store = self.make_store({
+                'filesystem_store_datadir': os.path.join(TMP, 'memory-limit'),
+                'add_buffer_size': 1 << 20, 'add_buffer_count': 8,
+                'add_memory_limit': limit})
+            store.configure()
+            add = functools.partial(store.add, str(uuid.uuid4()),
+                                    io.BytesIO(b'x'), 1, 'sha512')
+            if enabled:
+                self.assertEqual(add()[1], 1)
+            else:
+                self.assertRaises(exceptions.StoreAddDisabled, add)
 
 
 class MultiTenantSwiftTests(unittest.TestCase):

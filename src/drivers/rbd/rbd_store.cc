@@ -175,7 +175,10 @@ class RbdStore final : public Store {
     target.size = size;
     target.order = options_.order();
     target.thin_provisioning = options_.thin_provisioning;
-    target.max_in_flight = pipeline_options().buffer_count;
+    // librbd gets a copy of each chunk in flight: those copies count in add_memory_limit.
+    const PipelineOptions& memory = pipeline_options();
+    target.max_in_flight = std::max<std::size_t>(
+        1, std::min<std::uint64_t>(memory.buffer_count, memory.part_memory() / memory.buffer_size));
     {
       librbd::RBD rbd;
       librbd::Image existing;

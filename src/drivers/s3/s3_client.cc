@@ -97,6 +97,10 @@ net::Request S3Client::build(const Endpoint& endpoint, const Operation& operatio
   request.method = operation.method;
   request.url = base.scheme + "://" + authority + path + url_query(operation.query);
   request.body = operation.body;
+  if (operation.body_stream) {
+    request.body_source = operation.body_stream();
+    request.body_size = operation.body_size;
+  }
   request.headers = {
       {"Host", authority}, {"x-amz-date", date}, {"x-amz-content-sha256", payload_hash}};
   for (const auto& header : operation.headers) request.headers.push_back(header);

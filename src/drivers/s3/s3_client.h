@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -51,6 +52,9 @@ struct Operation {
   Query query = {};
   net::Headers headers = {};  ///< extra headers; x-amz-* ones are signed with the rest
   std::span<const std::byte> body = {};
+  /// …or a body streamed from its first byte for each attempt, of `body_size` bytes.
+  std::function<net::BodySource()> body_stream = {};
+  std::optional<std::uint64_t> body_size = {};
   /// Sign the body's sha256 (small XML bodies) rather than UNSIGNED-PAYLOAD.
   bool sign_body = false;
 };

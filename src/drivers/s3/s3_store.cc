@@ -148,6 +148,14 @@ class S3Store final : public Store {
     client_ = std::make_shared<S3Client>(std::make_shared<net::HttpClient>(std::move(http)),
                                          static_cast<int>(options_.max_retries));
     options_.check_for_add();
+    const auto part = static_cast<std::uint64_t>(options_.large_object_chunk_size) * kMiB;
+    if (!pipeline_options().part_fits(part)) {
+      throw bad_store_configuration_error(
+          "s3", "s3_store_large_object_chunk_size (" + std::to_string(part) +
+                    " bytes per part) does not fit in add_memory_limit (" +
+                    std::to_string(pipeline_options().memory_limit) +
+                    " bytes, less the add pipeline's buffers and two more)");
+    }
   }
 
   GetResult do_get(const StoreLocation& location, std::uint64_t offset,
@@ -209,7 +217,7 @@ class S3Store final : public Store {
     const MultipartPlan plan =
         plan_multipart(size, static_cast<std::uint64_t>(options_.large_object_chunk_size) * kMiB,
                        static_cast<std::uint64_t>(options_.max_upload_parts),
-                       static_cast<std::size_t>(options_.thread_pools));
+                       static_cast<std::size_t>(options_.thread_pools), pipeline_options());
     return make_multipart_writer(std::move(target), plan);
   }
 

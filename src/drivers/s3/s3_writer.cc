@@ -28,6 +28,28 @@ Md5 md5_of(std::span<const std::byte> data) {
   return out;
 }
 
+// A part's md5, over the pipeline's chunks it keeps.
+Md5 md5_of(const internal::Part& part) {
+  Md5 out{};
+  unsigned int size = 0;
+  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1) {
+    throw Error(ErrorKind::kBackendException, "Failed to add image object to S3: md5 unavailable");
+  }
+  part.for_each_piece([&](std::span<const std::byte> piece) {
+    EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
+  });
+  EVP_DigestFinal_ex(ctx.get(), out.data(), &size);
+  return out;
+}
+
+// Each attempt of a request sends the part from its first byte.
+void set_body(Operation& op, const internal::Part& part) {
+  op.body_stream = [&part] { return net::BodySource(part.source()); };
+  op.body_size = part.size();
+}
+
 using internal::to_hex;
 
 std::string base64(const Md5& digest) {
@@ -120,13 +142,14 @@ void confirm_stored(const UploadTarget& t, std::string_view etag,
   }
 }
 
-// A PUT of a body in memory, checked with Content-MD5 by the server and by ETag here.
-void put_whole(const UploadTarget& t, std::span<const std::byte> body) {
-  const Md5 digest = md5_of(body);
+// A PUT of a part held whole (or of nothing), checked with Content-MD5 by the server and by
+// ETag here.
+void put_whole(const UploadTarget& t, const internal::Part* part) {
+  const Md5 digest = part != nullptr ? md5_of(*part) : md5_of(std::span<const std::byte>());
   refuse_if_stored(t);
   Operation put{.method = "PUT", .bucket = t.bucket, .key = t.key};
   put.headers.emplace_back("Content-MD5", base64(digest));
-  put.body = body;
+  if (part != nullptr) set_body(put, *part);
   const auto started = std::chrono::steady_clock::now();
   const net::Response response = send_or_throw(t, put, "PUT");
   if (response.status != 200) throw failure_error(t, response, "PUT");
@@ -194,13 +217,14 @@ class MultipartWriter final : public ImageWriter {
         parts_(
             plan_.parallel, [this](std::uint64_t index) { return part_size_at(plan_, index); },
             [this](std::uint64_t index) { before_part(index); },
-            [this](std::uint64_t index, const internal::Part& part) {
-              upload_part(index, *part.memory());  // memory parts: the default
-            }) {}
+            [this](std::uint64_t index, const internal::Part& part) { upload_part(index, part); }) {
+  }
 
   ~MultipartWriter() override { abort(); }
 
-  void write(const DataChunk& chunk) override { parts_.write(chunk.bytes()); }
+  void write(const DataChunk& chunk) override { parts_.write(chunk); }
+
+  std::uint64_t held_bytes() const override { return plan_.held_bytes; }
 
   Committed commit(std::uint64_t /*total_bytes*/, std::string_view md5_hex) override {
     if (upload_id_.empty()) {
@@ -264,12 +288,12 @@ class MultipartWriter final : public ImageWriter {
     if (uploaded_.size() <= index) uploaded_.resize(index + 1);
   }
 
-  void upload_part(std::uint64_t index, std::span<const std::byte> body) {
-    const Md5 digest = md5_of(body);
+  void upload_part(std::uint64_t index, const internal::Part& part) {
+    const Md5 digest = md5_of(part);
     Operation put{.method = "PUT", .bucket = target_.bucket, .key = target_.key};
     put.query = {{"partNumber", std::to_string(index + 1)}, {"uploadId", upload_id_}};
     put.headers.emplace_back("Content-MD5", base64(digest));
-    put.body = body;
+    set_body(put, part);
     const std::string step = "part " + std::to_string(index + 1);
     const net::Response response = send_or_throw(target_, put, step);
     if (response.status != 200) throw failure_error(target_, response, step);
@@ -339,10 +363,15 @@ std::unique_ptr<ImageWriter> make_streaming_put_writer(UploadTarget target, std:
 }
 
 MultipartPlan plan_multipart(std::uint64_t size, std::uint64_t chunk_size, std::uint64_t max_parts,
-                             std::size_t parallel) {
+                             std::size_t parallel, const PipelineOptions& memory) {
+  constexpr std::uint64_t kMaxPart = std::uint64_t{5} << 30;  // S3's largest part
   MultipartPlan plan;
   plan.max_parts = max_parts;
   plan.parallel = std::max<std::size_t>(1, parallel);
+  // Parts are held whole (their Content-MD5 goes before the body) in the add's memory.
+  const std::uint64_t slack = 2 * std::uint64_t{memory.buffer_size};
+  const std::uint64_t room = memory.part_memory();
+  plan.max_part_size = std::min(kMaxPart, room > slack ? room - slack : 0);
   if (size != 0) {
     plan.part_size = std::max(chunk_size, (size + max_parts - 1) / max_parts);
   } else {
@@ -350,16 +379,25 @@ MultipartPlan plan_multipart(std::uint64_t size, std::uint64_t chunk_size, std::
     plan.grows = true;
     plan.parts_per_step = std::max<std::uint64_t>(1, max_parts / 10);
   }
+  if (plan.part_size > plan.max_part_size) {
+    throw Error(ErrorKind::kInvalid,
+                "The image needs S3 parts of " + std::to_string(plan.part_size) +
+                    " bytes, more than add_memory_limit leaves for them (" +
+                    std::to_string(plan.max_part_size) +
+                    " bytes): raise add_memory_limit or s3_store_max_upload_parts");
+  }
+  plan.held_bytes =
+      std::min(room, (plan.parallel + 1) *
+                         (std::max(plan.part_size, plan.grows ? plan.max_part_size : 0) + slack));
   return plan;
 }
 
 std::uint64_t part_size_at(const MultipartPlan& plan, std::uint64_t index) {
-  constexpr std::uint64_t kMaxPart = std::uint64_t{5} << 30;  // S3's largest part
   if (!plan.grows) return plan.part_size;
   const std::uint64_t doublings = std::min<std::uint64_t>(index / plan.parts_per_step, 40);
   std::uint64_t size = plan.part_size;
-  for (std::uint64_t i = 0; i < doublings && size < kMaxPart; ++i) size *= 2;
-  return std::min(size, std::max(kMaxPart, plan.part_size));
+  for (std::uint64_t i = 0; i < doublings && size < plan.max_part_size; ++i) size *= 2;
+  return std::min(size, std::max(plan.max_part_size, plan.part_size));
 }
 
 std::unique_ptr<ImageWriter> make_multipart_writer(UploadTarget target, MultipartPlan plan) {

@@ -29,14 +29,19 @@ struct MultipartPlan {
   bool grows = false;           ///< unknown size: the part size doubles every `parts_per_step`
   std::uint64_t parts_per_step = 0;
   std::uint64_t max_parts = 10000;
-  std::size_t parallel = 10;  ///< parts uploading at once
+  std::size_t parallel = 10;  ///< parts uploading at once, at most (fewer when memory is short)
+  /// The largest part the add's memory holds (a growing part size stops there).
+  std::uint64_t max_part_size = std::uint64_t{5} << 30;
+  /// The memory the parts keep at most: the parts uploading and the one being filled.
+  std::uint64_t held_bytes = 0;
 };
 
 /// The plan for an image of `size` bytes (0: unknown), as glance_store sizes parts:
 /// max(chunk, ceil(size / max parts)); for an unknown size the part size grows so that up to
-/// ~1,000 × chunk × (max parts / 10) bytes fit.
+/// ~1,000 × chunk × (max parts / 10) bytes fit, up to the largest part `memory` holds. Throws
+/// Invalid when a known size needs larger parts than that.
 MultipartPlan plan_multipart(std::uint64_t size, std::uint64_t chunk_size, std::uint64_t max_parts,
-                             std::size_t parallel);
+                             std::size_t parallel, const PipelineOptions& memory);
 /// The size of part `index` (from 0) under `plan`.
 std::uint64_t part_size_at(const MultipartPlan& plan, std::uint64_t index);
 

@@ -377,9 +377,12 @@ class SwiftStore final : public Store {
     UploadTarget target{session, location->container(), location->object(), location->uri()};
     if (!segmented) return make_object_writer(std::move(target), size);
     return make_segmented_writer(
-        std::move(target), options.segment_bytes(),
-        static_cast<std::size_t>(options.upload_concurrency),
-        options.buffer_on_upload ? options.upload_buffer_dir : std::nullopt);
+        std::move(target),
+        {.segment_size = options.segment_bytes(),
+         .image_size = size,
+         .parallel = static_cast<std::size_t>(options.upload_concurrency),
+         .spool_dir = options.buffer_on_upload ? options.upload_buffer_dir : std::nullopt,
+         .memory = pipeline_options()});
   }
 
  private:

@@ -27,19 +27,31 @@ struct UploadTarget {
 /// and the object stored afterwards must have it (else another add replaced it: Duplicate).
 std::unique_ptr<ImageWriter> make_object_writer(UploadTarget target, std::uint64_t size);
 
+/// How a segmented add cuts and holds its segments.
+struct SegmentPlan {
+  std::uint64_t segment_size = 0;
+  std::uint64_t image_size = 0;  ///< 0: unknown
+  std::size_t parallel = 4;      ///< segments uploading at once (swift_store_upload_concurrency)
+  std::optional<std::string> spool_dir = {};  ///< swift_buffer_on_upload's directory
+  PipelineOptions memory = {};                ///< the add's memory limit
+};
+
 /// A size at or above the threshold, or unknown: segments `<object>/<token>/00000001`, … of
-/// `segment_size` bytes (the last one shorter; the token is random, one per add) upload in
-/// parallel, at most `parallel` at once, each with its md5 as ETag so Swift checks it; then the
+/// `segment_size` bytes (the last one shorter; the token is random, one per add), then the
 /// manifest (`X-Object-Manifest: <container>/<object>/<token>/`) is put with
 /// `If-None-Match: *`. Image ids have no '/', so no other image's objects, and no other add's
 /// segments, share the prefix. The add succeeds only if the manifest then stored is its own;
 /// any failure deletes the segments it wrote, and only those.
-/// Segments wait for their upload in memory, or with `spool_dir` (swift_buffer_on_upload) in
-/// anonymous files there, read back for each attempt; a failure to write one is StorageFull
-/// (disk full) or BackendException naming the directory.
-std::unique_ptr<ImageWriter> make_segmented_writer(UploadTarget target, std::uint64_t segment_size,
-                                                   std::size_t parallel,
-                                                   std::optional<std::string> spool_dir = {});
+/// Segments are held until uploaded in one of three ways, each sent with its md5 as ETag so
+/// Swift checks it, or checked against Swift's ETag:
+/// - when (parallel + 1) segments fit in the add's memory limit, as the pipeline's chunks,
+///   `parallel` uploading at once (a retry sends the same bytes again);
+/// - with `spool_dir` (swift_buffer_on_upload), in anonymous files there, read back for each
+///   attempt; a failure to write one is StorageFull (disk full) or BackendException naming the
+///   directory;
+/// - otherwise streamed, one at a time, as the bytes arrive: such a segment cannot be sent again,
+///   so its failure fails the add.
+std::unique_ptr<ImageWriter> make_segmented_writer(UploadTarget target, SegmentPlan plan);
 
 /// The error for a failed object or manifest PUT, with glance_store's kinds: 412 (the object
 /// exists) Duplicate, 413 StorageFull, 401/403 Forbidden, else BackendException.

@@ -1,6 +1,6 @@
-// internal::PartUploader with each part storage (memory, anonymous files made with O_TMPFILE or
-// with mkstemp and unlink): parts in order and whole, re-readable for retries, bounded in flight
-// and in number, failures rethrown, nothing named on disk; the files' errors typed.
+// internal::PartUploader with each part storage (the pipeline's chunks, anonymous files made with
+// O_TMPFILE or with mkstemp and unlink): parts in order and whole, re-readable for retries, bounded
+// in flight and in number, failures rethrown, nothing named on disk; the files' errors typed.
 #include "core/part_uploader.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/part_storage.h"
 #include "unit/core/test_support.h"
@@ -27,11 +28,12 @@ using test_common::OpenFilesIn;
 using test_common::SmallTmpfs;
 using testing::as_string;
 using testing::CatchError;
+using testing::chunk_of;
 using testing::ListDir;
 using testing::pattern;
 using testing::TempDir;
 
-enum class Storage { kMemory, kTmpfile, kUnlinkedName };
+enum class Storage { kChunks, kTmpfile, kUnlinkedName };
 
 std::string read_with(const internal::ByteSource& source, std::size_t piece) {
   std::string out(piece, '\0');
@@ -45,11 +47,11 @@ std::string read_with(const internal::ByteSource& source, std::size_t piece) {
 
 class PartUploaderTest : public ::testing::TestWithParam<Storage> {
  protected:
-  bool in_files() const { return GetParam() != Storage::kMemory; }
+  bool in_files() const { return GetParam() != Storage::kChunks; }
 
   // Counts the parts it makes.
   MakePartStorage storage() {
-    MakePartStorage make = GetParam() == Storage::kMemory ? internal::memory_parts()
+    MakePartStorage make = GetParam() == Storage::kChunks ? internal::chunk_parts()
                            : GetParam() == Storage::kTmpfile
                                ? internal::file_parts(dir_.path())
                                : internal::file_parts(dir_.path(), /*try_tmpfile=*/false);
@@ -68,7 +70,6 @@ class PartUploaderTest : public ::testing::TestWithParam<Storage> {
     PartUploader uploader(
         parallel, [part_size](std::uint64_t) { return part_size; }, [](std::uint64_t) {},
         [&](std::uint64_t index, const Part& part) {
-          EXPECT_EQ(part.memory().has_value(), !in_files());
           const std::string first = read_with(part.source(), 1000);
           EXPECT_EQ(read_with(part.source(), 65536), first) << "a second attempt differs";
           std::string pieces;
@@ -88,8 +89,8 @@ class PartUploaderTest : public ::testing::TestWithParam<Storage> {
         },
         storage());
     for (std::size_t at = 0; at < data.size(); at += write_size) {
-      uploader.write(
-          std::as_bytes(std::span(data)).subspan(at, std::min(write_size, data.size() - at)));
+      uploader.write(chunk_of(
+          std::as_bytes(std::span(data)).subspan(at, std::min(write_size, data.size() - at))));
     }
     uploader.finish();
     EXPECT_EQ(uploader.parts_started(), parts.size());
@@ -134,8 +135,8 @@ TEST_P(PartUploaderTest, AtMostParallelInFlightAndParallelPlusOnePartsMade) {
       storage());
   const std::string data = pattern(20 * 1000 + 1);
   for (std::size_t at = 0; at < data.size(); at += 500) {
-    uploader.write(
-        std::as_bytes(std::span(data)).subspan(at, std::min<std::size_t>(500, data.size() - at)));
+    uploader.write(chunk_of(
+        std::as_bytes(std::span(data)).subspan(at, std::min<std::size_t>(500, data.size() - at))));
   }
   uploader.finish();
   EXPECT_EQ(uploader.parts_started(), 21U);
@@ -153,7 +154,7 @@ TEST_P(PartUploaderTest, AFailedUploadIsRethrownAndItsFileGoes) {
   const std::string data = pattern(1000);
   const Error e = CatchError([&] {
     for (std::size_t at = 0; at < data.size(); at += 50) {
-      uploader->write(std::as_bytes(std::span(data)).subspan(at, 50));
+      uploader->write(chunk_of(std::as_bytes(std::span(data)).subspan(at, 50)));
     }
     uploader->finish();
   });
@@ -165,18 +166,73 @@ TEST_P(PartUploaderTest, AFailedUploadIsRethrownAndItsFileGoes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Storages, PartUploaderTest,
-                         ::testing::Values(Storage::kMemory, Storage::kTmpfile,
+                         ::testing::Values(Storage::kChunks, Storage::kTmpfile,
                                            Storage::kUnlinkedName),
                          [](const auto& info) {
                            switch (info.param) {
-                             case Storage::kMemory:
-                               return "Memory";
+                             case Storage::kChunks:
+                               return "Chunks";
                              case Storage::kTmpfile:
                                return "Tmpfile";
                              default:
                                return "UnlinkedName";
                            }
                          });
+
+// The parts are the pipeline's own buffers, sliced where a part ends inside one, and each buffer
+// is let go once the parts using it are uploaded.
+TEST(ChunkPartsTest, PartsKeepThePipelinesBuffersAndLetThemGoOnceUploaded) {
+  std::mutex mutex;
+  std::vector<const std::byte*> buffers;  // the chunks written, in order
+  std::atomic<int> alive = 0;
+  std::atomic<int> most_alive = 0;
+  std::map<std::uint64_t, std::string> parts;
+  const std::string data = pattern(10 * 700 + 5);
+  {
+    PartUploader uploader(
+        2, [](std::uint64_t) { return 1000; }, [](std::uint64_t) {},
+        [&](std::uint64_t index, const Part& part) {
+          std::string bytes;
+          part.for_each_piece([&](std::span<const std::byte> piece) {
+            std::lock_guard lock(mutex);
+            // Every piece lies inside one of the buffers written: nothing was copied.
+            EXPECT_TRUE(std::any_of(buffers.begin(), buffers.end(), [&](const std::byte* b) {
+              return piece.data() >= b && piece.data() + piece.size() <= b + 700;
+            }));
+            bytes += as_string(piece);
+          });
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          std::lock_guard lock(mutex);
+          parts.emplace(index, bytes);
+        });
+    for (std::size_t at = 0; at < data.size(); at += 700) {
+      const auto bytes =
+          std::as_bytes(std::span(data)).subspan(at, std::min<std::size_t>(700, data.size() - at));
+      auto* buffer = new detail::PooledBuffer{new std::byte[700], bytes.size()};
+      std::copy(bytes.begin(), bytes.end(), buffer->data);
+      {
+        std::lock_guard lock(mutex);
+        buffers.push_back(buffer->data);
+      }
+      most_alive = std::max(most_alive.load(), ++alive);
+      uploader.write(DataChunk(std::shared_ptr<detail::PooledBuffer>(buffer,
+                                                                     [&](detail::PooledBuffer* b) {
+                                                                       --alive;
+                                                                       delete[] b->data;
+                                                                       delete b;
+                                                                     }),
+                               bytes.size()));
+    }
+    uploader.finish();
+    EXPECT_EQ(alive.load(), 0) << "an uploaded part still keeps a buffer";
+  }
+  // 2 uploading and 1 filling: at most 3 parts of 1000 bytes, 2 buffers of 700 bytes each.
+  EXPECT_LE(most_alive.load(), 3 * 2 + 1);
+  std::string joined;
+  for (const auto& [index, bytes] : parts) joined += bytes;
+  EXPECT_EQ(joined, data);
+  EXPECT_EQ(parts.size(), 8U);
+}
 
 TEST(FilePartsTest, AMissingDirectoryIsABackendExceptionNamingIt) {
   TempDir dir;
@@ -193,7 +249,7 @@ TEST(FilePartsTest, AFullDiskIsStorageFullAndLeavesNothing) {
   for (const bool tmpfile : {true, false}) {
     std::unique_ptr<PartStorage> part = internal::file_parts(disk.path(), tmpfile)(1 << 20);
     const std::string data = pattern(1 << 20);
-    const Error e = CatchError([&] { part->append(std::as_bytes(std::span(data))); });
+    const Error e = CatchError([&] { part->append(chunk_of(std::as_bytes(std::span(data)))); });
     EXPECT_EQ(e.kind(), ErrorKind::kStorageFull) << e.message();
     EXPECT_NE(e.message().find(disk.path()), std::string::npos) << e.message();
     part.reset();

@@ -277,7 +277,8 @@ INSTANTIATE_TEST_SUITE_P(
 /// it can read more. The thread always lets go, so a correct pipeline cannot deadlock.
 class HoardingWriter final : public ImageWriter {
  public:
-  explicit HoardingWriter(std::size_t keep) : keep_(keep) {}
+  explicit HoardingWriter(std::size_t keep, std::uint64_t held_bytes = 0)
+      : keep_(keep), held_bytes_(held_bytes) {}
   ~HoardingWriter() override {
     for (auto& t : releasers_) t.join();
   }
@@ -301,6 +302,7 @@ class HoardingWriter final : public ImageWriter {
   }
   void abort() noexcept override { drop_held(); }
 
+  std::uint64_t held_bytes() const override { return held_bytes_; }
   int outstanding() const { return outstanding_.load(); }
   const std::string& data() const { return data_; }
 
@@ -311,6 +313,7 @@ class HoardingWriter final : public ImageWriter {
   }
 
   std::size_t keep_;
+  std::uint64_t held_bytes_;
   std::deque<DataChunk> held_;
   std::atomic<int> outstanding_{0};
   std::vector<std::thread> releasers_;
@@ -343,6 +346,38 @@ TEST_P(PipelineMemoryBoundTest, BlocksInsteadOfAllocatingMoreBuffers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BufferCounts, PipelineMemoryBoundTest, ::testing::Values(2, 3));
+
+// A writer that keeps chunks for its parts (held_bytes) gets room for them in the pool — and no
+// more than the add's memory limit leaves.
+TEST_F(PipelineTest, AWritersPartsGetRoomWithinTheMemoryLimit) {
+  struct Case {
+    std::uint64_t held;   // what the writer asks for
+    std::uint64_t limit;  // add_memory_limit
+    std::size_t buffers;  // what the pool may then have
+  };
+  for (const Case c : {Case{3 * kBuffer, 64 * kBuffer, 5}, Case{100 * kBuffer, 4 * kBuffer, 4}}) {
+    SCOPED_TRACE("held " + std::to_string(c.held) + ", limit " + std::to_string(c.limit));
+    const std::string data = pattern(20 * kBuffer);
+    ScriptedSource source(data, kBuffer);
+    std::optional<HoardingWriter> writer(std::in_place, c.buffers, c.held);
+    int most_held_while_reading = 0;
+    std::set<const std::byte*> buffers;
+    source.on_read = [&](std::span<std::byte> out) {
+      most_held_while_reading = std::max(most_held_while_reading, writer->outstanding());
+      buffers.insert(out.data());
+    };
+    const PipelineResult result =
+        internal::run_add_pipeline(source, data.size(), *md5_, multihash_.get(), nullptr, *writer,
+                                   PipelineOptions{kBuffer, 2, c.limit});
+    EXPECT_EQ(writer->data(), data);
+    EXPECT_EQ(result.bytes, data.size());
+    // The writer held all but the buffer being read into: the room was there…
+    EXPECT_EQ(most_held_while_reading, static_cast<int>(c.buffers) - 1);
+    // …and no more buffers than that were ever made.
+    EXPECT_LE(buffers.size(), c.buffers);
+    writer.reset();
+  }
+}
 
 // The expected digests are checked after the last byte and before commit: a mismatch never
 // reaches the store's commit, and the writer cleans up.

@@ -123,6 +123,30 @@ TEST_F(LegacyRegistryTest, MalformedIntegerOptionFailsCreationNamingIt) {
               AllOf(HasSubstr("[glance_store]"), HasSubstr("filesystem_store_chunk_size")));
 }
 
+// add_memory_limit below the pipeline's own buffers, or an S3 part size that cannot fit in
+// it: adds are disabled, saying which option; reads work.
+TEST_F(LegacyRegistryTest, AMemoryLimitThatCannotHoldTheAddDisablesAddNamingIt) {
+  const auto registry =
+      create("add_buffer_size = 1048576\nadd_buffer_count = 8\nadd_memory_limit = 4194304\n");
+  EXPECT_FALSE(registry->default_store().add_enabled());
+  EXPECT_THAT(registry->default_store().add_disabled_reason(), HasSubstr("add_memory_limit"));
+}
+
+TEST(MemoryLimitTest, AnS3PartThatDoesNotFitDisablesAddNamingBothOptions) {
+  const std::string s3 =
+      "[glance_store]\nstores = s3\ndefault_store = s3\ns3_store_host = http://127.0.0.1:1\n"
+      "s3_store_access_key = a\ns3_store_secret_key = b\ns3_store_bucket = c\n";
+  // 10 MiB parts need 12 MiB of the 16 − 8 left: no.
+  auto registry = StoreRegistry::create(ConfigFile::parse(s3 + "add_memory_limit = 16777216\n"));
+  EXPECT_FALSE(registry->default_store().add_enabled());
+  EXPECT_THAT(registry->default_store().add_disabled_reason(),
+              AllOf(HasSubstr("add_memory_limit"), HasSubstr("s3_store_large_object_chunk_size")));
+  // 20 MiB: yes.
+  registry = StoreRegistry::create(ConfigFile::parse(s3 + "add_memory_limit = 20971520\n"));
+  EXPECT_TRUE(registry->default_store().add_enabled())
+      << registry->default_store().add_disabled_reason();
+}
+
 // C-03: a failed add configuration keeps the store, without WRITE_ACCESS.
 TEST_F(LegacyRegistryTest, FailedAddConfigurationDisablesAddOnly) {
   testing::write_file(dir_.sub("existing"), "old image");
@@ -194,6 +218,7 @@ std::vector<MalformedCase> malformed_cases(const std::string& dir, const std::st
       {file("add_buffer_size = 268435457\n"), gs + "add_buffer_size"},
       {file("add_buffer_count = 1\n"), gs + "add_buffer_count"},
       {file("add_buffer_count = 1025\n"), gs + "add_buffer_count"},
+      {file("add_memory_limit = 1048575\n"), gs + "add_memory_limit"},
       {multi("[backend_defaults]\nadd_buffer_count = eight\n[b1]\n" + fs),
        "[backend_defaults] add_buffer_count"},
       // Filesystem.

@@ -18,9 +18,11 @@
 #include <system_error>
 
 #include "common/test_util.h"
+#include "core/buffer_pool.h"
 #include "glance_store/backend.h"
 #include "glance_store/config.h"
 #include "glance_store/error.h"
+#include "glance_store/store.h"
 #include "glance_store/stream.h"
 
 namespace glance_store {
@@ -41,6 +43,19 @@ inline void write_file(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary);
   out << content;
   ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+/// A chunk of its own holding a copy of `bytes`, as the add pipeline hands its writer.
+inline DataChunk chunk_of(std::span<const std::byte> bytes) {
+  auto* buffer =
+      new detail::PooledBuffer{new std::byte[std::max<std::size_t>(1, bytes.size())], bytes.size()};
+  std::copy(bytes.begin(), bytes.end(), buffer->data);
+  return {std::shared_ptr<detail::PooledBuffer>(buffer,
+                                                [](detail::PooledBuffer* b) {
+                                                  delete[] b->data;
+                                                  delete b;
+                                                }),
+          bytes.size()};
 }
 
 inline std::string pattern(std::size_t n) {

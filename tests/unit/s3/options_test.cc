@@ -1,12 +1,15 @@
 // S3 options: defaults, configure_add checks, the AWS region table, part planning.
 #include <gtest/gtest.h>
 
+#include "common/test_util.h"
 #include "drivers/s3/s3_options.h"
 #include "drivers/s3/s3_writer.h"
 #include "glance_store/error.h"
 
 namespace glance_store::s3 {
 namespace {
+
+using test_common::CatchError;
 
 S3Options read(const std::string& text) {
   const ConfigFile file = ConfigFile::parse(text);
@@ -90,16 +93,37 @@ TEST(S3Options, DnsCompatibleBuckets) {
 
 TEST(MultipartPlan, KnownSizeAsGlance) {
   constexpr std::uint64_t MiB = 1 << 20;
-  EXPECT_EQ(plan_multipart(16 * MiB, 6 * MiB, 10000, 10).part_size, 6 * MiB);
+  const PipelineOptions memory;  // the defaults: 96 MiB per add
+  EXPECT_EQ(plan_multipart(16 * MiB, 6 * MiB, 10000, 10, memory).part_size, 6 * MiB);
   // 200 GiB → ceil(size / 10000)-byte parts.
-  EXPECT_EQ(plan_multipart(200ULL << 30, 10 * MiB, 10000, 10).part_size, 21474837u);
+  EXPECT_EQ(plan_multipart(200ULL << 30, 10 * MiB, 10000, 10, memory).part_size, 21474837u);
   // Swift's s3api allows 1,000 parts.
-  EXPECT_EQ(plan_multipart(20ULL << 30, 10 * MiB, 1000, 10).part_size, 21474837u);
+  EXPECT_EQ(plan_multipart(20ULL << 30, 10 * MiB, 1000, 10, memory).part_size, 21474837u);
+}
+
+TEST(MultipartPlan, PartsAndTheirParallelismFitTheMemoryLimit) {
+  constexpr std::uint64_t MiB = 1 << 20;
+  const PipelineOptions memory;  // 8 buffers of 1 MiB, 96 MiB in all
+  const MultipartPlan plan = plan_multipart(1ULL << 30, 10 * MiB, 10000, 10, memory);
+  // 10 uploading and 1 filling would keep 11 × (10 + 2) MiB: more than the 88 MiB left.
+  EXPECT_EQ(plan.held_bytes, 88 * MiB);
+  EXPECT_LE(plan.held_bytes + 8 * MiB, memory.memory_limit);
+  // Few threads keep no more than they need.
+  EXPECT_EQ(plan_multipart(1ULL << 30, 10 * MiB, 10000, 2, memory).held_bytes, 3 * 12 * MiB);
+  // 2 TiB in 10,000 parts needs 220 MB parts: more than the limit holds (86 MiB).
+  const Error e = CatchError([&] { plan_multipart(2ULL << 40, 10 * MiB, 10000, 10, memory); });
+  EXPECT_EQ(e.kind(), ErrorKind::kInvalid);
+  EXPECT_NE(e.message().find("add_memory_limit"), std::string::npos) << e.message();
+  PipelineOptions more;
+  more.memory_limit = 4ULL << 30;
+  EXPECT_EQ(plan_multipart(2ULL << 40, 10 * MiB, 10000, 10, more).part_size, 219902326u);
 }
 
 TEST(MultipartPlan, UnknownSizeGrowsToFitTheLimit) {
   constexpr std::uint64_t MiB = 1 << 20;
-  const MultipartPlan plan = plan_multipart(0, 10 * MiB, 1000, 10);
+  PipelineOptions memory;
+  memory.memory_limit = 8ULL << 30;
+  const MultipartPlan plan = plan_multipart(0, 10 * MiB, 1000, 10, memory);
   EXPECT_EQ(part_size_at(plan, 0), 10 * MiB);
   EXPECT_EQ(part_size_at(plan, 99), 10 * MiB);
   EXPECT_EQ(part_size_at(plan, 100), 20 * MiB);
@@ -109,6 +133,20 @@ TEST(MultipartPlan, UnknownSizeGrowsToFitTheLimit) {
     capacity += part_size_at(plan, i);
   }
   EXPECT_GT(capacity, 900ULL << 30);  // about 1 TiB fits in 1,000 parts of 10 MiB and up
+}
+
+TEST(MultipartPlan, UnknownSizeStopsGrowingAtTheMemoryLimit) {
+  constexpr std::uint64_t MiB = 1 << 20;
+  const PipelineOptions memory;  // 96 MiB: parts up to 86 MiB
+  const MultipartPlan plan = plan_multipart(0, 10 * MiB, 10000, 10, memory);
+  EXPECT_EQ(plan.max_part_size, 86 * MiB);
+  EXPECT_EQ(plan.held_bytes, 88 * MiB);
+  std::uint64_t capacity = 0;
+  for (std::uint64_t i = 0; i < plan.max_parts; ++i) {
+    EXPECT_LE(part_size_at(plan, i), 86 * MiB);
+    capacity += part_size_at(plan, i);
+  }
+  EXPECT_GT(capacity, 600ULL << 30);
 }
 
 }  // namespace
