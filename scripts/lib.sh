@@ -34,10 +34,18 @@ ensure_packages() {
     "${missing[@]}" >/dev/null
 }
 
-# Configures (once) and builds a build tree: build_tree DIR [cmake args…]
+# Configures (once) and builds a build tree: build_tree DIR [cmake args…] [-- targets…]
+# (every target without `--`).
 build_tree() {
   local dir=$1
   shift
-  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$dir" -j"$(nproc)"
+  local args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    args+=("$1")
+    shift
+  done
+  [ $# -gt 0 ] && shift
+  for t in "$@"; do targets+=(--target "$t"); done
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${args[@]}" >/dev/null
+  cmake --build "$dir" -j"$(nproc)" "${targets[@]}"
 }
