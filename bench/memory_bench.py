@@ -68,32 +68,12 @@ def glance_store_child(argv):
 # ---------------------------------------------------------------------------------------------
 
 def our_config(case, server, path):
-    with open(path, 'w') as f:
-        if case['store'] == 's3':
-            f.write(f"""[glance_store]
-stores = s3
-default_store = s3
-s3_store_host = {server['endpoint']}
-s3_store_access_key = {server['access_key']}
-s3_store_secret_key = {server['secret_key']}
-s3_store_region_name = us-east-1
-s3_store_bucket = {BUCKET}
-s3_store_create_bucket_on_put = true
-s3_store_max_upload_parts = 1000
-""")
-        else:
-            f.write(f"""[glance_store]
-stores = swift
-default_store = swift
-swift_store_auth_address = {server['auth']}
-swift_store_user = {USER}
-swift_store_key = {KEY}
-swift_store_auth_version = 1
-swift_store_container = {CONTAINER}
-swift_store_create_container_on_put = true
-swift_store_large_object_size = {case['large_object_mb']}
-swift_store_large_object_chunk_size = {case['chunk_mb']}
-""")
+    # glance's defaults otherwise: 10 MiB parts and 10 threads on S3, 4 segments at once on Swift.
+    if case['store'] == 's3':
+        s3_bench.our_config(server, path, bucket=BUCKET)
+    else:
+        swift_bench.our_config(server['auth'], path, container=CONTAINER,
+                               large_object_mb=case['large_object_mb'], chunk_mb=case['chunk_mb'])
 
 
 def file_md5(path):

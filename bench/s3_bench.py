@@ -128,7 +128,7 @@ def server_env(name):
             'max_parts': env.get(p + 'MAX_PARTS', ''), 'swift_auth': env.get('GS_SWIFT_AUTH')}
 
 
-def our_config(server, path):
+def our_config(server, path, bucket=BUCKET):
     # s3api needs its region (it rejects others) and its 1,000-part limit; RGW's region stays
     # empty (it rejects us-east-1 as a LocationConstraint).
     region = 'us-east-1' if server['name'] == 's3api' else ''
@@ -141,7 +141,7 @@ s3_store_host = {server['endpoint']}
 s3_store_access_key = {server['access_key']}
 s3_store_secret_key = {server['secret_key']}
 s3_store_region_name = {region}
-s3_store_bucket = {BUCKET}
+s3_store_bucket = {bucket}
 s3_store_create_bucket_on_put = true
 s3_store_large_object_size = {LARGE_OBJECT_MIB}
 s3_store_large_object_chunk_size = {CHUNK_MIB}

@@ -93,7 +93,8 @@ def swift_auth():
     sys.exit('swift-aio env gave no GS_SWIFT_AUTH')
 
 
-def our_config(auth, path, concurrency=CONCURRENCY):
+def our_config(auth, path, concurrency=CONCURRENCY, container=CONTAINER,
+               large_object_mb=LARGE_OBJECT_MB, chunk_mb=CHUNK_MB):
     with open(path, 'w') as f:
         f.write(f"""[glance_store]
 stores = file, swift
@@ -102,10 +103,10 @@ swift_store_auth_address = {auth}
 swift_store_user = {USER}
 swift_store_key = {KEY}
 swift_store_auth_version = 1
-swift_store_container = {CONTAINER}
+swift_store_container = {container}
 swift_store_create_container_on_put = true
-swift_store_large_object_size = {LARGE_OBJECT_MB}
-swift_store_large_object_chunk_size = {CHUNK_MB}
+swift_store_large_object_size = {large_object_mb}
+swift_store_large_object_chunk_size = {chunk_mb}
 swift_store_upload_concurrency = {concurrency}
 """)
 

@@ -1,6 +1,7 @@
 #include "core/part_storage.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -143,6 +144,21 @@ int open_anonymous(const std::string& dir, bool try_tmpfile) {
 }
 
 }  // namespace
+
+std::array<unsigned char, 16> Part::md5() const {
+  std::array<unsigned char, 16> out{};
+  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1) {
+    throw Error(ErrorKind::kBackendException, "md5 is not available from OpenSSL");
+  }
+  for_each_piece([&](std::span<const std::byte> piece) {
+    EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
+  });
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(ctx.get(), out.data(), &size);
+  return out;
+}
 
 ByteSource Part::source() const {
   return [this, offset = std::uint64_t{0}](std::span<std::byte> out) mutable {

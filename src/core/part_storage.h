@@ -2,6 +2,7 @@
 // to anonymous temporary files (internal).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,9 @@ class Part {
   /// A source of the bytes from the first one on: call it again for each attempt of a request,
   /// and each attempt sends the whole part. The part must outlive the source.
   ByteSource source() const;
+
+  /// The md5 of the bytes (S3's Content-MD5, Swift's ETag of a segment). Throws as read_at().
+  std::array<unsigned char, 16> md5() const;
 };
 
 /// A part being filled by the writer's thread, then read by its upload on a pool thread, then

@@ -40,50 +40,6 @@ std::optional<std::uint64_t> parse_u64(const std::string* text) {
   return value;
 }
 
-std::string range_header(std::uint64_t first, std::optional<std::uint64_t> last) {
-  return "bytes=" + std::to_string(first) + "-" + (last ? std::to_string(*last) : "");
-}
-
-ResumingReader::ResumingReader(std::unique_ptr<ResponseStream> first, std::uint64_t offset,
-                               std::uint64_t length, int max_resumes, std::string what,
-                               Reopen reopen)
-    : reopen_(std::move(reopen)),
-      stream_(std::move(first)),
-      offset_(offset),
-      length_(length),
-      max_resumes_(max_resumes),
-      what_(std::move(what)) {}
-
-std::size_t ResumingReader::read(std::span<std::byte> out) {
-  if (delivered_ == length_ || out.empty()) return 0;
-  out = out.first(std::min<std::uint64_t>(out.size(), length_ - delivered_));
-  for (;;) {
-    std::string why;
-    try {
-      if (!stream_) stream_ = reopen_(offset_ + delivered_);
-      const std::size_t n = stream_->read(out);
-      if (n > 0) {
-        delivered_ += n;
-        return n;
-      }
-      why = "the server closed the response early";
-    } catch (const TransportError& e) {
-      why = e.what();
-    }
-    // Never short data: resume, or fail loudly.
-    stream_.reset();
-    if (++resumes_ > max_resumes_) {
-      throw Error(ErrorKind::kBackendException,
-                  "Reading " + what_ + " failed at byte " + std::to_string(offset_ + delivered_) +
-                      " of the requested " + std::to_string(length_) + " bytes after " +
-                      std::to_string(resumes_ - 1) + " resumes: " + why);
-    }
-    internal::logger()->warn("Reading {} broke at byte {} ({}); resuming", what_,
-                             offset_ + delivered_, why);
-    backoff(resumes_);
-  }
-}
-
 StreamingUpload::StreamingUpload(HttpClient& http, Request request,
                                  std::optional<std::uint64_t> size)
     : size_(size), thread_([this, &http, request = std::move(request)]() mutable {

@@ -1,5 +1,5 @@
-// Transfers every network store shares (internal): retry pacing, reads that resume where a
-// broken connection stopped, and uploads whose body streams from the add pipeline.
+// Transfers every network store shares (internal): retry pacing, header values, and uploads
+// whose body streams from the add pipeline.
 #pragma once
 
 #include <chrono>
@@ -36,37 +36,6 @@ std::chrono::milliseconds settle_time(std::chrono::steady_clock::duration commit
 
 /// A decimal header value (Content-Length, …), or nullopt when absent or malformed.
 std::optional<std::uint64_t> parse_u64(const std::string* text);
-
-/// `bytes=first-last`, or `bytes=first-` without a last byte.
-std::string range_header(std::uint64_t first, std::optional<std::uint64_t> last);
-
-/// Opens the rest of a body from absolute byte `from`: returns a stream positioned there
-/// (a 206), or throws Error (not resumable) or TransportError (retryable: try again).
-using Reopen = std::function<std::unique_ptr<ResponseStream>(std::uint64_t from)>;
-
-/// Delivers `length` bytes starting at `offset` of a remote object: the first response, then,
-/// when the connection breaks or ends early, a new request from where it stopped, at most
-/// `max_resumes` times. Never returns short data: when it cannot resume it throws
-/// Error(kBackendException) saying what was read.
-class ResumingReader final : public InputStream {
- public:
-  ResumingReader(std::unique_ptr<ResponseStream> first, std::uint64_t offset, std::uint64_t length,
-                 int max_resumes, std::string what, Reopen reopen);
-  std::size_t read(std::span<std::byte> out) override;
-  /// Resumes made so far.
-  int resumes() const { return resumes_; }
-
- private:
-  // Before the stream: what reopen_ holds may own the client the stream borrows.
-  Reopen reopen_;
-  std::unique_ptr<ResponseStream> stream_;
-  std::uint64_t offset_;
-  std::uint64_t length_;
-  int max_resumes_;
-  std::string what_;
-  std::uint64_t delivered_ = 0;
-  int resumes_ = 0;
-};
 
 /// One request whose body streams from an add as it arrives (never held whole): a thread runs
 /// the request and libcurl takes the bytes from a short queue. The last byte (of a body of

@@ -39,6 +39,7 @@ Actions:
                       bytes of the response body (payload bytes, chunk framing aside), then close
                       the client connection: it sees exactly those bytes and then EOF.
   "flip_request_byte" forward the request with body byte number "offset" XORed with 0xFF.
+  "flip_response_byte" relay the response with body byte number "offset" XORed with 0xFF.
   "delay"             sleep "seconds" before forwarding.
 The cuts close with a FIN (the peer gets the bytes before it in order); "reset": true closes
 with a TCP reset instead.
@@ -246,7 +247,8 @@ def relay_body(reader, framing, send, tap):
 
 
 class Rule:
-    ACTIONS = ("status", "cut_request", "cut_response", "flip_request_byte", "delay")
+    ACTIONS = ("status", "cut_request", "cut_response", "flip_request_byte", "flip_response_byte",
+               "delay")
 
     def __init__(self, spec):
         if not isinstance(spec, dict):
@@ -485,7 +487,9 @@ class Connection:
         req_tap = Tap(
             flip_offset=int(spec.get("offset", 0)) if action == "flip_request_byte" else None,
             cut_after=int(spec.get("after_bytes", 0)) if action == "cut_request" else None)
-        resp_tap = Tap(cut_after=int(spec.get("after_bytes", 0)) if action == "cut_response" else None)
+        resp_tap = Tap(
+            flip_offset=int(spec.get("offset", 0)) if action == "flip_response_byte" else None,
+            cut_after=int(spec.get("after_bytes", 0)) if action == "cut_response" else None)
         try:
             return self.forward(method, head, framing, expect, client_close, req_tap, resp_tap, entry)
         except Cut:

@@ -342,6 +342,20 @@ class FaultProxyTest(unittest.TestCase):
         self.assertEqual(json.loads(data)["md5"], hashlib.md5(body).hexdigest())
         c.close()
 
+    def test_flip_response_byte(self):
+        for path in ("/bytes/300000", "/chunked/300000"):
+            self.rules({"path_regex": r"^/(bytes|chunked)/", "action": "flip_response_byte",
+                        "offset": 200000})
+            expected = bytearray(pattern(300000))
+            expected[200000] ^= 0xFF
+            c = self.conn()
+            c.request("GET", path)
+            response = c.getresponse()
+            self.assertEqual(response.read(), bytes(expected), path)
+            c.close()
+        self.assertEqual([(e["status"], e["fault"], e["response_bytes"]) for e in self.log()],
+                         [(200, "flip_response_byte", 300000)] * 2)
+
     def test_skip_times_and_counting(self):
         self.rules({"method": "GET", "path_regex": "^/bytes/", "skip": 1, "times": 2,
                     "action": "status", "status": 503},

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "drivers/filesystem/fs_location.h"
+#include "drivers/filesystem/fs_reader.h"
 #include "glance_store/error.h"
 
 namespace glance_store::filesystem {
@@ -30,44 +31,6 @@ std::string canonical_or_lexical(const std::string& path) {
   while (out.size() > 1 && out.back() == '/') out.pop_back();
   return out;
 }
-
-// Reads [offset, offset + remaining) of a file, into the caller's buffers.
-class FileReader final : public InputStream {
- public:
-  FileReader(int fd, std::uint64_t offset, std::uint64_t remaining, std::size_t chunk_size)
-      : fd_(fd), offset_(offset), remaining_(remaining), chunk_size_(chunk_size) {
-    ::posix_fadvise(fd_, static_cast<off_t>(offset), 0, POSIX_FADV_SEQUENTIAL);
-  }
-  ~FileReader() override { ::close(fd_); }
-
-  std::size_t read(std::span<std::byte> out) override {
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>({out.size(), remaining_, chunk_size_}));
-    if (want == 0) return 0;
-    for (;;) {
-      const ssize_t n = ::pread(fd_, out.data(), want, static_cast<off_t>(offset_));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int err = errno;
-        throw Error(ErrorKind::kBackendException,
-                    std::string("cannot read the image: ") + std::strerror(err), err);
-      }
-      if (n == 0) {  // the file shrank after its size was reported: never deliver short data
-        throw Error(ErrorKind::kBackendException,
-                    "the image ended " + std::to_string(remaining_) + " bytes early");
-      }
-      offset_ += static_cast<std::uint64_t>(n);
-      remaining_ -= static_cast<std::uint64_t>(n);
-      return static_cast<std::size_t>(n);
-    }
-  }
-
- private:
-  int fd_;
-  std::uint64_t offset_;
-  std::uint64_t remaining_;
-  std::size_t chunk_size_;  // filesystem_store_chunk_size: the most one read returns
-};
 
 }  // namespace
 
@@ -324,19 +287,10 @@ GetResult FilesystemStore::do_get(const StoreLocation& location, std::uint64_t o
   const ResolvedPath path = resolve(location);
   const std::uint64_t size = image_size(path);
   const int fd = ::open(path.real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) throw not_found_error(path.shown);
-    if (err == EACCES || err == EPERM || err == ELOOP) {
-      throw Error(ErrorKind::kForbidden, "You cannot read file " + path.shown, err);
-    }
-    throw Error(ErrorKind::kBackendException,
-                "cannot open " + path.shown + ": " + std::strerror(err), err);
-  }
+  if (fd < 0) throw open_error(errno, path.shown);
   const std::uint64_t available = offset >= size ? 0 : size - offset;
   const std::uint64_t deliver = length ? std::min(*length, available) : available;
-  return {std::make_unique<FileReader>(fd, offset, deliver,
-                                       static_cast<std::size_t>(options_.chunk_size)),
+  return {make_file_reader(fd, offset, deliver, static_cast<std::size_t>(options_.chunk_size)),
           deliver};
 }
 
@@ -350,9 +304,7 @@ void FilesystemStore::do_remove(const StoreLocation& location, const RequestCont
   (void)image_size(path);  // NotFound, or Forbidden for a symbolic link
   executor_->run<int>([sys = syscalls_, path]() -> int {
     if (sys->unlink(path.real.c_str()) == 0) return 0;
-    const int err = errno;
-    if (err == ENOENT) throw not_found_error(path.shown);
-    throw Error(ErrorKind::kForbidden, "You cannot delete file " + path.shown, err);
+    throw delete_error(errno, path.shown);
   });
   internal::logger()->debug("Deleted image at {}", path.shown);
 }

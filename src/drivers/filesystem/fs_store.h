@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "drivers/filesystem/fs_errors.h"
 #include "drivers/filesystem/fs_options.h"
 #include "drivers/filesystem/fs_syscalls.h"
 #include "drivers/filesystem/fs_timeout.h"
@@ -83,10 +84,6 @@ class FilesystemStore final : public Store {
 
 /// Image ids become file names: empty, ".", "..", a leading ".", "/" or NUL → Invalid.
 void validate_image_id(std::string_view image_id);
-
-/// Maps a failed write's errno: ENOSPC/EFBIG/EDQUOT → StorageFull, EACCES/EPERM/EROFS →
-/// StorageWriteDenied, anything else → BackendException naming the operation.
-Error write_error(int err, std::string_view what);
 
 /// What one add's writer needs to know.
 struct WriterSettings {

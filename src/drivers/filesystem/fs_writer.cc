@@ -288,21 +288,6 @@ class FileImageWriter final : public ImageWriter {
 
 }  // namespace
 
-Error write_error(int err, std::string_view what) {
-  switch (err) {
-    case ENOSPC:
-    case EFBIG:
-    case EDQUOT:
-      return {ErrorKind::kStorageFull, "", err};
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return {ErrorKind::kStorageWriteDenied, "", err};
-    default:
-      return {ErrorKind::kBackendException, std::string(what) + ": " + std::strerror(err), err};
-  }
-}
-
 bool is_temporary_name(std::string_view name) {
   // ".<id>.tmp.<pid>.<16 hex digits>"
   if (name.size() < 2 || name.front() != '.') return false;

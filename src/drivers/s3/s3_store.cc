@@ -13,6 +13,7 @@
 #include "drivers/s3/s3_client.h"
 #include "drivers/s3/s3_location.h"
 #include "drivers/s3/s3_options.h"
+#include "drivers/s3/s3_reader.h"
 #include "drivers/s3/s3_writer.h"
 #include "glance_store/error.h"
 
@@ -65,12 +66,9 @@ class S3Store final : public Store {
       }
       const std::string what = "Listing the multipart uploads of S3 bucket " + bucket;
       const net::Response response = client_->call(endpoint, list, what + " failed");
-      const S3Failure failure = parse_failure(response.status, response.body);
+      const S3Failure failure = parse_failure(response);
       if (response.status == 404) return {};  // no bucket, so no upload
-      if (response.status != 200 || !failure.code.empty()) {
-        throw Error(failure.refused() ? failure.refused_kind() : ErrorKind::kBackendException,
-                    what + ": " + failure.describe());
-      }
+      if (response.status != 200 || !failure.code.empty()) throw failure_error(what, failure);
       pugi::xml_document doc;
       const auto root = doc.load_buffer(response.body.data(), response.body.size())
                             ? doc.child("ListMultipartUploadsResult")
@@ -122,9 +120,7 @@ class S3Store final : public Store {
         "Aborting the S3 multipart upload " + leftover.detail + " of " + leftover.name;
     const net::Response response = client_->call(endpoint, abort_upload, what + " failed");
     if (response.status == 204 || response.status == 200 || response.status == 404) return;
-    const S3Failure failure = parse_failure(response.status, response.body);
-    throw Error(failure.refused() ? failure.refused_kind() : ErrorKind::kBackendException,
-                what + " failed: " + failure.describe());
+    throw failure_error(what + " failed", parse_failure(response));
   }
 
   std::string url_prefix() const override {
@@ -162,7 +158,7 @@ class S3Store final : public Store {
                    std::optional<std::uint64_t> length,
                    const RequestContext* /*context*/) override {
     const auto& loc = as_s3(location);
-    return client_->get_object(endpoint_for(loc), loc.bucket(), loc.key(), offset, length);
+    return open_object(client_, endpoint_for(loc), loc.bucket(), loc.key(), offset, length);
   }
 
   std::uint64_t do_get_size(const StoreLocation& location,
@@ -186,9 +182,7 @@ class S3Store final : public Store {
         client_->call(endpoint, {.method = "DELETE", .bucket = loc.bucket(), .key = loc.key()},
                       "S3 DELETE of " + loc.key() + " failed");
     if (response.status != 204 && response.status != 200) {
-      const S3Failure failure = parse_failure(response.status, response.body);
-      throw Error(failure.refused() ? failure.refused_kind() : ErrorKind::kBackendException,
-                  "Failed to delete S3 object " + loc.key() + ": " + failure.describe());
+      throw failure_error("Failed to delete S3 object " + loc.key(), parse_failure(response));
     }
   }
 
@@ -321,14 +315,9 @@ class S3Store final : public Store {
     const Operation op{.method = "HEAD", .bucket = bucket, .key = key};
     net::Response response = client_->call(endpoint, op, "S3 HEAD of " + key + " failed");
     if (response.status == 200 || response.status == 404) return response;
-    if (response.status == 401 || response.status == 403) {  // as a GET of it says
-      const S3Failure failure = explain_head(endpoint, op, response.status);
-      throw Error(failure.refused_kind(),
-                  "S3 refused access to " + key + ": " + failure.describe());
-    }
-    throw bad_store_configuration_error(
-        "s3",
-        "Failed to get object info: " + explain_head(endpoint, op, response.status).describe());
+    const S3Failure failure = explain_head(endpoint, op, response.status);  // as a GET says
+    if (failure.refused()) throw failure_error("S3 refused access to " + key, failure);
+    throw bad_store_configuration_error("s3", "Failed to get object info: " + failure.describe());
   }
 
   void ensure_bucket(const Endpoint& endpoint, const std::string& bucket) {
@@ -336,15 +325,10 @@ class S3Store final : public Store {
     const net::Response response =
         client_->call(endpoint, op, "S3 HEAD of bucket " + bucket + " failed");
     if (response.status == 200) return;
-    if (response.status == 401 || response.status == 403) {
-      const S3Failure failure = explain_head(endpoint, op, response.status);
-      throw Error(failure.refused_kind(),
-                  "S3 refused access to bucket " + bucket + ": " + failure.describe());
-    }
     if (response.status != 404) {
-      throw bad_store_configuration_error(
-          "s3",
-          "Failed to get bucket info: " + explain_head(endpoint, op, response.status).describe());
+      const S3Failure failure = explain_head(endpoint, op, response.status);
+      if (failure.refused()) throw failure_error("S3 refused access to bucket " + bucket, failure);
+      throw bad_store_configuration_error("s3", "Failed to get bucket info: " + failure.describe());
     }
     if (!options_.create_bucket_on_put) {
       throw Error(ErrorKind::kBackendException,
@@ -368,8 +352,8 @@ class S3Store final : public Store {
     }
     const net::Response response =
         client_->call(endpoint, create, "Creating S3 bucket " + bucket + " failed");
-    const S3Failure failure = parse_failure(response.status, response.body);
-    if (response.status == 200 || failure.code == "BucketAlreadyOwnedByYou") return;
+    const S3Failure failure = parse_failure(response);
+    if (response.status == 200 || failure.already_owned()) return;
     throw bad_store_configuration_error("s3", "Failed to add bucket to S3: " + failure.describe());
   }
 

@@ -28,22 +28,6 @@ Md5 md5_of(std::span<const std::byte> data) {
   return out;
 }
 
-// A part's md5, over the pipeline's chunks it keeps.
-Md5 md5_of(const internal::Part& part) {
-  Md5 out{};
-  unsigned int size = 0;
-  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                    &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1) {
-    throw Error(ErrorKind::kBackendException, "Failed to add image object to S3: md5 unavailable");
-  }
-  part.for_each_piece([&](std::span<const std::byte> piece) {
-    EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
-  });
-  EVP_DigestFinal_ex(ctx.get(), out.data(), &size);
-  return out;
-}
-
 // Each attempt of a request sends the part from its first byte.
 void set_body(Operation& op, const internal::Part& part) {
   op.body_stream = [&part] { return net::BodySource(part.source()); };
@@ -70,13 +54,7 @@ std::string add_failed(const UploadTarget& t) {
 }
 
 Error failure_error(const UploadTarget& t, const net::Response& response, std::string_view step) {
-  const S3Failure failure = parse_failure(response.status, response.body);
-  std::string message = add_failed(t) + ": " + std::string(step) + ": " + failure.describe();
-  if (failure.code == "BadDigest" || failure.code == "InvalidDigest") {
-    message += " (the server received other bytes than were sent)";
-  }
-  if (failure.refused()) return {failure.refused_kind(), message};
-  return {ErrorKind::kBackendException, message};
+  return s3::failure_error(add_failed(t) + ": " + std::string(step), parse_failure(response));
 }
 
 // The server's ETag of a committed object must be the md5 of what was sent; a mismatch
@@ -149,7 +127,7 @@ void confirm_stored(const UploadTarget& t, std::string_view etag,
 // A PUT of a part held whole (or of nothing), checked with Content-MD5 by the server and by
 // ETag here.
 void put_whole(const UploadTarget& t, const internal::Part* part) {
-  const Md5 digest = part != nullptr ? md5_of(*part) : md5_of(std::span<const std::byte>());
+  const Md5 digest = part != nullptr ? part->md5() : md5_of(std::span<const std::byte>());
   refuse_if_stored(t);
   Operation put{.method = "PUT", .bucket = t.bucket, .key = t.key};
   put.headers.emplace_back("Content-MD5", base64(digest));
@@ -293,7 +271,7 @@ class MultipartWriter final : public ImageWriter {
   }
 
   void upload_part(std::uint64_t index, const internal::Part& part) {
-    const Md5 digest = md5_of(part);
+    const Md5 digest = part.md5();
     Operation put{.method = "PUT", .bucket = target_.bucket, .key = target_.key};
     put.query = {{"partNumber", std::to_string(index + 1)}, {"uploadId", upload_id_}};
     put.headers.emplace_back("Content-MD5", base64(digest));
@@ -336,8 +314,8 @@ class MultipartWriter final : public ImageWriter {
         to_hex(md5_of(std::as_bytes(std::span(all_md5s)))) + "-" + std::to_string(uploaded_.size());
     // A Complete can fail after its 200 status line: the error is then in the body. A retried
     // Complete whose first attempt went through finds no upload any more: the object decides.
-    const S3Failure failure = parse_failure(response.status, response.body);
-    const bool maybe_completed = failure.code == "NoSuchUpload";
+    const S3Failure failure = parse_failure(response);
+    const bool maybe_completed = failure.no_such_upload();
     if (!maybe_completed && (response.status != 200 || !failure.code.empty())) {
       throw failure_error(target_, response, "completing the upload");
     }

@@ -6,6 +6,7 @@
 
 #include "core/url.h"
 #include "glance_store/error.h"
+#include "net/ranged_read.h"
 #include "net/transfer.h"
 
 namespace glance_store::swift {
@@ -23,42 +24,22 @@ bool is_true(const std::string* header) {
   return value == "true";
 }
 
-// Asks for bytes [first, last] of an object that must still have `etag` (when known): a
-// request whose reply is 206, or 200 when it covers the whole object.
-SwiftRequest range_request(SwiftRequest request, std::uint64_t first, std::uint64_t last,
-                           const std::string& etag) {
-  request.headers = {{"Range", net::range_header(first, last)}};
-  if (!etag.empty()) request.headers.emplace_back("If-Match", etag);
-  return request;
-}
-
-// Whether a 206 holds the bytes from `first` on (its Content-Range says where they start).
-bool starts_at(const net::ResponseStream& response, std::uint64_t first) {
-  const std::string* range = response.header("content-range");
-  return range != nullptr && range->starts_with("bytes " + std::to_string(first) + "-");
-}
-
 // An ETag as If-Match wants it: quoted (a container listing gives them bare).
 std::string quoted(const std::string& etag) {
   return etag.empty() || etag.front() == '"' ? etag : "\"" + etag + "\"";
 }
 
-// The rest of a broken response, from byte `from` (up to `last`), of an object that must not
-// have changed since the first response.
-net::Reopen resume_with(std::shared_ptr<Session> session, SwiftRequest request, std::string etag,
-                        std::uint64_t last, std::string what) {
-  return [session = std::move(session), request = std::move(request), etag = std::move(etag), last,
-          what = std::move(what)](std::uint64_t from) {
-    auto again =
-        session->open(range_request(request, from, last, etag), "resuming the GET of " + what);
-    if (again->status() == 206 && starts_at(*again, from)) return again;
-    const std::string body = again->read_rest();
-    if (again->status() == 412) {
-      throw Error(ErrorKind::kBackendException, what + " changed while it was read");
-    }
-    throw Error(ErrorKind::kBackendException, "Resuming the read of " + what + " failed: " +
-                                                  describe_failure(again->status(), body));
-  };
+// How `get` (with headers added) is read by ranges and resumed on the same session.
+net::ObjectRead object_read(const std::shared_ptr<Session>& session, SwiftRequest get,
+                            std::string what) {
+  return {.what = what,
+          .open =
+              [session, get = std::move(get), what](const net::Headers& headers) {
+                SwiftRequest request = get;
+                request.headers.insert(request.headers.end(), headers.begin(), headers.end());
+                return session->open(request, "GET of " + what);
+              },
+          .describe = describe_failure};
 }
 
 GetResult empty_result() {
@@ -124,9 +105,14 @@ class SegmentedReader final : public InputStream {
                            .container = container_,
                            .object = segment.name,
                            .query = std::string(kManifestItself)};
-    const std::uint64_t last = first + take - 1;
-    const std::string etag = quoted(segment.hash);
-    auto stream = session_->open(range_request(get, first, last, etag), "GET of " + what);
+    net::ObjectRead object = object_read(session_, get, what);
+    net::Headers headers = net::range_headers(first, take);
+    if (!segment.hash.empty()) {
+      object.validator = {"If-Match", quoted(segment.hash)};
+      object.md5 = net::etag_md5(segment.hash);  // a segment read whole is checked against it
+      headers.emplace_back(object.validator.header, object.validator.value);
+    }
+    auto stream = object.open(headers);
     const long status = stream->status();
     if (status == 404 || status == 412) {
       throw Error(ErrorKind::kBackendException,
@@ -134,16 +120,12 @@ class SegmentedReader final : public InputStream {
                       " since its large object's listing was read");
     }
     if (status != 200 && status != 206) throw read_error(what, status, stream->read_rest());
-    const auto length = net::parse_u64(stream->header("content-length"));
-    if (!length || *length != take || (status == 200 && first != 0) ||
-        (status == 206 && !starts_at(*stream, first))) {
+    current_ = net::read_object(std::move(object), std::move(stream), first, take, resumes_left_);
+    if (!current_ || current_->length() != take) {
       throw Error(ErrorKind::kBackendException, what + ": asked for " + std::to_string(take) +
                                                     " bytes from byte " + std::to_string(first) +
-                                                    ", the reply does not match");
+                                                    ", the reply holds fewer");
     }
-    current_ =
-        std::make_unique<net::ResumingReader>(std::move(stream), first, take, resumes_left_, what,
-                                              resume_with(session_, get, etag, last, what));
   }
 
   std::shared_ptr<Session> session_;
@@ -196,13 +178,9 @@ GetResult open_object(const std::shared_ptr<Session>& session, const std::string
                    .container = container,
                    .object = object,
                    .query = by_segments ? std::string(kManifestItself) : ""};
-  const bool ranged = offset != 0 || length.has_value();
-  if (ranged) {
-    get.headers.emplace_back(
-        "Range",
-        net::range_header(offset, length ? std::optional(offset + *length - 1) : std::nullopt));
-  }
-  auto stream = session->open(get, "GET of " + what);
+  const net::Headers range = net::range_headers(offset, length);
+  net::ObjectRead read = object_read(session, get, what);
+  auto stream = read.open(range);
   const auto not_found = [&object] {
     return Error(ErrorKind::kNotFound, "Swift could not find object " + object + ".");
   };
@@ -224,37 +202,27 @@ GetResult open_object(const std::shared_ptr<Session>& session, const std::string
     // That was an SLO's JSON manifest: read the object as Swift joins it.
     stream.reset();
     get.query.clear();
-    stream = session->open(get, "GET of " + what);
+    read = object_read(session, get, what);
+    stream = read.open(range);
     if (stream->status() == 404) throw not_found();
   }
   const long status = stream->status();
-  if (status == 416) return empty_result();
-  if (status != 200 && status != 206) throw read_error(what, status, stream->read_rest());
-  if (ranged &&
-      ((status == 200 && offset != 0) || (status == 206 && !starts_at(*stream, offset)))) {
-    throw Error(ErrorKind::kBackendException, what + ": the server ignored the Range asked");
+  if (status != 200 && status != 206 && status != 416) {
+    throw read_error(what, status, stream->read_rest());
   }
-  auto content_length = net::parse_u64(stream->header("content-length"));
-  if (!content_length) {
-    throw Error(ErrorKind::kBackendException, what + ": the response has no Content-Length");
-  }
-  // A server that ignored a Range from byte 0: the bytes asked for are its first ones.
-  if (status == 200 && length) content_length = std::min(*content_length, *length);
   // A plain object must still be the same one when a broken read resumes; a large object joined
   // by the proxy (an SLO, or a DLO on a fixed token) has an ETag that is not its content's, so
   // it resumes without one.
-  std::string etag;
-  if (stream->header("etag") && !stream->header("x-object-manifest") &&
-      !is_true(stream->header("x-static-large-object"))) {
-    etag = *stream->header("etag");
+  const bool joined = stream->header("x-object-manifest") != nullptr ||
+                      is_true(stream->header("x-static-large-object"));
+  if (!joined) {
+    read.validator = net::Validator::of(*stream);
+    // A plain object's ETag is its md5 (a joined one's is not).
+    if (const std::string* etag = stream->header("etag")) read.md5 = net::etag_md5(*etag);
   }
-  GetResult result;
-  result.size = *content_length;
-  const std::uint64_t last = offset + *content_length - 1;
-  result.stream =
-      std::make_unique<net::ResumingReader>(std::move(stream), offset, *content_length, max_resumes,
-                                            what, resume_with(session, get, etag, last, what));
-  return result;
+  read.resume_unvalidated = joined;
+  return net::get_result(
+      net::read_object(std::move(read), std::move(stream), offset, length, max_resumes));
 }
 
 }  // namespace glance_store::swift

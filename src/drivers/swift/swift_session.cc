@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "glance_store/error.h"
+#include "net/retry.h"
 #include "net/transfer.h"
 
 namespace glance_store::swift {
@@ -28,12 +29,8 @@ Error auth_failure(const Credentials& c, long status, std::string_view body) {
   const std::string who = c.application_credential_id
                               ? "application credential " + *c.application_credential_id
                               : "user " + c.user;
-  const ErrorKind kind = status == 401 || status == 403 ? ErrorKind::kAuthorizationFailure
-                         : status == 404                ? ErrorKind::kAuthUrlNotFound
-                         : status == 400                ? ErrorKind::kAuthBadRequest
-                                                        : ErrorKind::kBackendException;
-  return {kind, "Swift authentication of " + who + " at " + c.auth_url +
-                    " failed: " + describe_failure(status, body)};
+  return {auth_failure_kind(status), "Swift authentication of " + who + " at " + c.auth_url +
+                                         " failed: " + describe_failure(status, body)};
 }
 
 net::Response post_auth(net::HttpClient& http, const net::Request& request, const Credentials& c) {
@@ -150,30 +147,10 @@ Token authenticate_v3(net::HttpClient& http, const Credentials& c, const Endpoin
   return answer.token;
 }
 
-bool is_transient(long status) { return status >= 500 || status == 429 || status == 408; }
-
-long status_of(const net::Response& response) { return response.status; }
-long status_of(const net::ResponseStream& stream) { return stream.status(); }
-
 }  // namespace
 
 Token keystone_token(net::HttpClient& http, const Credentials& credentials) {
   return keystone_auth(http, credentials).token;
-}
-
-std::string describe_failure(long status, std::string_view body) {
-  std::string out = "HTTP " + std::to_string(status);
-  // Swift's error bodies are short text or HTML; keep the start of them.
-  std::string text;
-  for (const char c : body.substr(0, 200)) text += (c == '\n' || c == '\r') ? ' ' : c;
-  if (!text.empty()) out += ": " + text;
-  return out;
-}
-
-Error read_error(const std::string& what, long status, std::string_view body) {
-  const std::string message = what + ": " + describe_failure(status, body);
-  if (status == 401 || status == 403) return {ErrorKind::kForbidden, message};
-  return {ErrorKind::kBackendException, message};
 }
 
 std::optional<std::vector<ObjectEntry>> list_entries(Session& session, const std::string& container,
@@ -331,34 +308,29 @@ net::Request Session::build(const SwiftRequest& request, const Token& token) con
 
 template <typename Send>
 auto Session::with_retries(const SwiftRequest& request, std::string_view what, Send&& send) {
-  bool renewed = false;
-  for (int attempt = 0;; ++attempt) {
+  bool renewed = false;  // a refused token is renewed once per request, not once per attempt
+  const auto attempt = [&] {
     const Token current = token();
-    try {
-      auto response = send(build(request, current));
-      const long status = status_of(*response);
-      if (status == 401 && credentials_ && !renewed) {
-        internal::logger()->info("Swift refused the token ({}); authenticating again", what);
-        refused(current.value);
-        renewed = true;
-        --attempt;
-        continue;
-      }
-      if (!is_transient(status) || attempt >= max_retries_) return response;
-      internal::logger()->warn("{}: Swift answered HTTP {}; retrying", what, status);
-    } catch (const net::TransportError& e) {
-      if (!e.retryable() || attempt >= max_retries_) throw net::transport_error(what, e);
-      internal::logger()->warn("{}: {}; retrying", what, e.what());
+    auto response = send(build(request, current));
+    if (net::status_of(response) == 401 && credentials_ && !renewed) {
+      internal::logger()->info("Swift refused the token ({}); authenticating again", what);
+      refused(current.value);
+      renewed = true;
+      response = send(build(request, token()));
     }
-    net::backoff(attempt + 1);
+    return response;
+  };
+  try {
+    return net::with_retries(max_retries_, what, attempt, [](const auto& response) {
+      return transient(net::status_of(response));
+    });
+  } catch (const net::TransportError& e) {
+    throw net::transport_error(what, e);
   }
 }
 
 net::Response Session::call(const SwiftRequest& request, std::string_view what) {
-  auto result = with_retries(request, what, [this](const net::Request& r) {
-    return std::make_unique<net::Response>(http_->perform(r));
-  });
-  return std::move(*result);
+  return with_retries(request, what, [this](const net::Request& r) { return http_->perform(r); });
 }
 
 std::unique_ptr<net::ResponseStream> Session::open(const SwiftRequest& request,

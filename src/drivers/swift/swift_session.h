@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "drivers/swift/swift_errors.h"
 #include "glance_store/error.h"
 #include "net/http.h"
 
@@ -156,12 +157,5 @@ std::optional<std::vector<ObjectEntry>> list_entries(Session& session, const std
 /// Their names only (none when the container does not exist).
 std::vector<std::string> list_objects(Session& session, const std::string& container,
                                       const std::string& prefix);
-
-/// "HTTP 404" plus the start of the body, for messages.
-std::string describe_failure(long status, std::string_view body);
-
-/// A refused or failed read: Forbidden for 401 and 403, else BackendException; the message is
-/// `what`, the status and the start of the body.
-Error read_error(const std::string& what, long status, std::string_view body);
 
 }  // namespace glance_store::swift

@@ -670,10 +670,7 @@ class SwiftStore final : public Store {
   }
 
   static Error delete_error(const std::string& object, const net::Response& response) {
-    return {response.status == 401 || response.status == 403 ? ErrorKind::kForbidden
-                                                             : ErrorKind::kBackendException,
-            "Failed to delete Swift object " + object + ": " +
-                describe_failure(response.status, response.body)};
+    return read_error("Failed to delete Swift object " + object, response);
   }
 
   // A DLO's segments: every object of its container named with its prefix.
@@ -696,10 +693,7 @@ class SwiftStore final : public Store {
         session.call({.method = "HEAD", .container = container}, "Swift HEAD of " + container);
     if (head.status == 204 || head.status == 200) return;
     if (head.status != 404) {
-      throw Error(
-          head.status == 401 || head.status == 403 ? ErrorKind::kForbidden
-                                                   : ErrorKind::kBackendException,
-          "Swift HEAD of container " + container + ": " + describe_failure(head.status, head.body));
+      throw read_error("Swift HEAD of container " + container, head);
     }
     if (!options.create_container_on_put) {
       throw Error(ErrorKind::kBackendException,

@@ -23,12 +23,6 @@ net::Response send(net::HttpClient& http, net::Request request, const std::strin
   }
 }
 
-Error refused(const std::string& what, const net::Response& response) {
-  return {response.status == 401 || response.status == 403 ? ErrorKind::kAuthorizationFailure
-                                                           : ErrorKind::kBackendException,
-          what + ": " + describe_failure(response.status, response.body)};
-}
-
 // The user's token as Keystone sees it: its user, project and role names.
 nlohmann::json validate(net::HttpClient& http, const std::string& base,
                         const std::string& user_token) {
@@ -37,7 +31,7 @@ nlohmann::json validate(net::HttpClient& http, const std::string& base,
   request.headers = {{"X-Auth-Token", user_token}, {"X-Subject-Token", user_token}};
   const std::string what = "Reading the roles of the user's token at " + base;
   const net::Response response = send(http, request, what);
-  if (response.status != 200) throw refused(what, response);
+  if (response.status != 200) throw keystone_error(what, response);
   auto json = nlohmann::json::parse(response.body, nullptr, false);
   if (json.is_discarded() || !json.contains("token") || !json["token"].is_object()) {
     throw Error(ErrorKind::kBackendException, what + ": Keystone's answer has no token");
@@ -81,7 +75,7 @@ Trust create_trust(net::HttpClient& http, const Credentials& trustee, const Requ
   request.body = std::as_bytes(std::span(body));
   const std::string what = "Creating a Keystone trust at " + base;
   const net::Response response = send(http, request, what);
-  if (response.status != 201) throw refused(what, response);
+  if (response.status != 201) throw keystone_error(what, response);
   const auto json = nlohmann::json::parse(response.body, nullptr, false);
   if (json.is_discarded() || !json.contains("trust") || !json["trust"].is_object() ||
       !json["trust"].contains("id") || !json["trust"]["id"].is_string()) {

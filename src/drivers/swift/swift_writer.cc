@@ -1,7 +1,5 @@
 #include "drivers/swift/swift_writer.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -24,22 +22,6 @@ namespace glance_store::swift {
 namespace {
 
 using internal::to_hex;
-
-// A spooled part is read back for its md5 (from the page cache, in pieces) before the PUT.
-std::string md5_hex(const internal::Part& part) {
-  std::array<unsigned char, 16> digest{};
-  unsigned int size = 0;
-  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                    &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1) {
-    throw Error(ErrorKind::kBackendException, "Failed to add object to Swift: md5 unavailable");
-  }
-  part.for_each_piece([&](std::span<const std::byte> piece) {
-    EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
-  });
-  EVP_DigestFinal_ex(ctx.get(), digest.data(), &size);
-  return to_hex(digest);
-}
 
 std::string unquote(std::string_view etag) {
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
@@ -310,7 +292,8 @@ class SegmentedWriter final : public ImageWriter {
  private:
   void put_segment(std::uint64_t index, const internal::Part& part) {
     const std::string name = segment_name(prefix_, index);
-    const std::string md5 = md5_hex(part);
+    // A spooled part is read back for its md5 (from the page cache, in pieces) before the PUT.
+    const std::string md5 = to_hex(part.md5());
     SwiftRequest put{.method = "PUT", .container = target_.container, .object = name};
     put.headers.emplace_back("ETag", md5);  // Swift refuses (422) a body with another md5
     // Each attempt (a retry after a 5xx or a cut) reads the part again from its first byte.
@@ -420,18 +403,6 @@ class SegmentedWriter final : public ImageWriter {
 };
 
 }  // namespace
-
-Error add_error(long status, std::string_view body) {
-  if (status == 412 || status == 409) {  // 409: a newer PUT of the object already landed
-    return {ErrorKind::kDuplicate, "Swift already has an image at this location"};
-  }
-  if (status == 413) return {ErrorKind::kStorageFull, describe_failure(status, body)};
-  const std::string message =
-      "Failed to add object to Swift.\nGot error from Swift: " + describe_failure(status, body) +
-      ".";
-  if (status == 401 || status == 403) return {ErrorKind::kForbidden, message};
-  return {ErrorKind::kBackendException, message};
-}
 
 std::unique_ptr<ImageWriter> make_object_writer(UploadTarget target, std::uint64_t size) {
   return std::make_unique<ObjectWriter>(std::move(target), size);

@@ -53,8 +53,4 @@ struct SegmentPlan {
 ///   so its failure fails the add.
 std::unique_ptr<ImageWriter> make_segmented_writer(UploadTarget target, SegmentPlan plan);
 
-/// The error for a failed object or manifest PUT, with glance_store's kinds: 412 (the object
-/// exists) Duplicate, 413 StorageFull, 401/403 Forbidden, else BackendException.
-Error add_error(long status, std::string_view body);
-
 }  // namespace glance_store::swift

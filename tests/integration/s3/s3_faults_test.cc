@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/test_util.h"
+#include "common/tool_process.h"
 #include "glance_store/hashing.h"
 #include "integration/s3/s3_server.h"
 
@@ -37,6 +38,9 @@ class S3FaultTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::unique_ptr<StoreRegistry> registry(const std::string& host, const std::string& extra = "") {
+    return StoreRegistry::create(ConfigFile::parse(config_text(host, extra)));
+  }
+  std::string config_text(const std::string& host, const std::string& extra = "") {
     std::string text =
         "[DEFAULT]\nenabled_backends = s3:s3\n[glance_store]\ndefault_backend = s3\n[s3]\n";
     text += "s3_store_host = " + host + "\n";
@@ -47,7 +51,7 @@ class S3FaultTest : public ::testing::TestWithParam<std::string> {
     text += "s3_store_large_object_size = 10\ns3_store_large_object_chunk_size = 5\n";
     text += "s3_store_thread_pools = 2\ns3_store_max_retries = 2\ns3_store_timeout = 5\n";
     text += "s3_store_max_upload_parts = " + server_.max_parts + "\n" + extra;
-    return StoreRegistry::create(ConfigFile::parse(text));
+    return text;
   }
   std::unique_ptr<StoreRegistry> through_proxy(const std::string& extra = "") {
     return registry(proxy_->url(), extra);
@@ -183,6 +187,62 @@ TEST_P(S3FaultTest, AReadThatCannotResumeFailsInsteadOfReturningShortData) {
   EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
   EXPECT_NE(e.message().find("resumes"), std::string::npos) << e.message();
   direct->remove(added.location);
+}
+
+// A single PUT's ETag is its md5: a whole read of it is checked as it streams, and a byte flipped
+// on the way fails the read (never a clean end) instead of handing over other bytes. Ranges and
+// multipart objects (whose ETag is no md5) cannot be checked: the flipped byte goes through.
+TEST_P(S3FaultTest, AFlippedByteInAReadIsDetectedWhereTheETagIsTheMd5) {
+  auto direct = registry(server_.endpoint);
+  const std::string single = bytes_of(3 * MiB, 8);
+  const std::string multipart = bytes_of(12 * MiB, 9);
+  const AddResult single_added = add(*direct, random_id("fflip-"), single);
+  const AddResult multipart_added = add(*direct, random_id("fflipm-"), multipart);
+  const auto via_proxy = [&](std::string location) {
+    location.replace(location.find(server_.endpoint.substr(7)), server_.endpoint.size() - 7,
+                     proxy_->authority());
+    return location;
+  };
+  auto r = through_proxy();
+  const nlohmann::json flip = {
+      {{"method", "GET"}, {"action", "flip_response_byte"}, {"offset", 1234567}}};
+
+  proxy_->rules(flip);
+  GetResult got = r->get(via_proxy(single_added.location));
+  const Error e = CatchError([&] { read_all(*got.stream); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
+  EXPECT_NE(e.message().find("md5"), std::string::npos) << e.message();
+  EXPECT_EQ(CatchError([&] { read_all(*got.stream); }).kind(), ErrorKind::kBackendException)
+      << "a failed read must not end cleanly afterwards";
+  // The tool's get -o then exits non-zero and leaves no file.
+  const std::string dir = ::testing::TempDir();
+  const std::string config = dir + "/flip-" + GetParam() + ".conf";
+  const std::string output = dir + "/flip-" + GetParam() + ".out";
+  std::ofstream(config) << config_text(proxy_->url());
+  ::unlink(output.c_str());
+  proxy_->rules(flip);
+  int status = 0;
+  test_common::run_tool_json(
+      {"--config", config, "get", "-o", output, via_proxy(single_added.location)}, &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(::access(output.c_str(), F_OK), 0) << "get -o left " << output;
+  proxy_->rules(nlohmann::json::array());
+  EXPECT_TRUE(read_all(*r->get(via_proxy(single_added.location)).stream) == single);
+
+  proxy_->rules({{{"method", "GET"}, {"action", "flip_response_byte"}, {"offset", 234567}}});
+  std::string expected = single.substr(1000000, 1000000);
+  expected[234567] = static_cast<char>(expected[234567] ^ 0xFF);
+  EXPECT_TRUE(read_all(*r->get(via_proxy(single_added.location), 1000000, 1000000).stream) ==
+              expected)
+      << "a ranged read is not checked";
+
+  proxy_->rules(flip);
+  expected = multipart;
+  expected[1234567] = static_cast<char>(expected[1234567] ^ 0xFF);
+  EXPECT_TRUE(read_all(*r->get(via_proxy(multipart_added.location)).stream) == expected)
+      << "a multipart object's ETag is not its md5";
+  direct->remove(single_added.location);
+  direct->remove(multipart_added.location);
 }
 
 // nginx terminates TLS in front of the fault proxy, with a CA made when it starts.

@@ -87,6 +87,33 @@ TEST_F(SwiftFaultTest, BrokenReadsResumeWithTheSameBytes) {
   }
 }
 
+// A plain object's ETag, and each segment's in the listing, is its md5: a whole read of either is
+// checked as it streams, and a byte flipped on the way fails the read instead of handing over
+// other bytes. A segment read in part, like any ranged read, cannot be checked.
+TEST_F(SwiftFaultTest, AFlippedByteInAReadIsDetected) {
+  FaultProxy proxy(swift_url_);
+  auto r = registry(proxy.url());
+  for (const std::uint64_t size : {1500000ULL, 3500000ULL}) {
+    SCOPED_TRACE(size);
+    const bool segmented = size > 2 * 1024000;
+    const std::string data = bytes_of(size, size + 1);
+    const AddResult added = add(*r, random_id("flip-"), data);
+    const std::string object = added.location.substr(added.location.rfind('/'));
+    // Byte 1,100,000 of the image: in the object, or in its second segment.
+    const std::uint64_t at = segmented ? 1100000 - 1024000 : 1100000;
+    proxy.rules({{{"method", "GET"},
+                  {"path_regex", object + (segmented ? "/[0-9a-f]{32}/00000002[?]" : "[?]")},
+                  {"action", "flip_response_byte"},
+                  {"offset", at}}});
+    const Error e = read_failure(*r, added.location);
+    EXPECT_EQ(e.kind(), ErrorKind::kBackendException);
+    EXPECT_NE(e.message().find("md5"), std::string::npos) << e.message();
+    proxy.rules(nlohmann::json::array());
+    EXPECT_TRUE(read_all(*r->get(added.location).stream) == data);
+    r->remove(added.location);
+  }
+}
+
 // The proxy would join a DLO's segments itself (its DLO middleware costs it twice the CPU of a
 // plain GET); the store asks for the manifest alone, then GETs the segments in listing order.
 TEST_F(SwiftFaultTest, ASegmentedImageIsReadFromItsSegments) {

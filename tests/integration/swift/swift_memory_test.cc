@@ -45,12 +45,6 @@ class SwiftMemoryLimitTest : public ::testing::Test {
         std::string(kTightMemory) + "swift_store_endpoint = " + via + "/v1/AUTH_test\n");
   }
 
-  std::uint64_t object_size(const std::string& name) {
-    const net::Response head = raw_->request("HEAD", container_ + "/" + name);
-    const std::string* length = head.header("content-length");
-    return length ? std::stoull(*length) : 0;
-  }
-
   std::string swift_url_;
   std::string container_;
   std::unique_ptr<RawSwift> raw_;
@@ -72,21 +66,7 @@ TEST_F(SwiftMemoryLimitTest, StreamedSegmentsReadBackWhole) {
     EXPECT_EQ(added.bytes_written, c.size);
     EXPECT_EQ(added.checksum, hex_digest("md5", data));
 
-    // <id>, then <id>/<token>/00000001… of one Swift-MB each, the last one shorter, none empty.
-    const std::string prefix = segment_prefix(*raw_, container_, id);
-    const std::uint64_t segments = (c.size + kSwiftMB - 1) / kSwiftMB;
-    std::vector<std::string> expected = {id};
-    for (std::uint64_t i = 1; i <= segments; ++i) {
-      char suffix[16];
-      std::snprintf(suffix, sizeof suffix, "%08llu", static_cast<unsigned long long>(i));
-      expected.push_back(prefix + suffix);
-    }
-    std::vector<std::string> names = raw_->list(container_);
-    std::sort(names.begin(), names.end());
-    ASSERT_EQ(names, expected);
-    for (std::uint64_t i = 1; i <= segments; ++i) {
-      EXPECT_EQ(object_size(expected[i]), std::min(kSwiftMB, c.size - (i - 1) * kSwiftMB));
-    }
+    expect_segment_layout(*raw_, container_, id, c.size, kSwiftMB);
     EXPECT_TRUE(read_all(*r->get(added.location).stream) == data) << "not byte-identical";
     r->remove(added.location);
     EXPECT_TRUE(raw_->list(container_).empty());

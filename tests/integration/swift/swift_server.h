@@ -102,4 +102,35 @@ inline std::string segment_prefix(RawSwift& raw, const std::string& container,
   return manifest->substr(container.size() + 1);
 }
 
+/// The size of container/object as a HEAD says (0 when it has none).
+inline std::uint64_t object_size(RawSwift& raw, const std::string& container,
+                                 const std::string& object) {
+  const net::Response head = raw.request("HEAD", container + "/" + object);
+  const std::string* length = head.header("content-length");
+  return length ? std::stoull(*length) : 0;
+}
+
+/// Checks that `container` holds the DLO `object` of `size` bytes and nothing else, as the store
+/// lays it out: the manifest, then <object>/<token>/00000001… of `segment_size` bytes each, the
+/// last one shorter, none empty.
+inline void expect_segment_layout(RawSwift& raw, const std::string& container,
+                                  const std::string& object, std::uint64_t size,
+                                  std::uint64_t segment_size) {
+  const std::string prefix = segment_prefix(raw, container, object);
+  const std::uint64_t segments = (size + segment_size - 1) / segment_size;
+  std::vector<std::string> expected = {object};
+  for (std::uint64_t i = 1; i <= segments; ++i) {
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "%08llu", static_cast<unsigned long long>(i));
+    expected.push_back(prefix + suffix);
+  }
+  std::vector<std::string> names = raw.list(container);
+  std::sort(names.begin(), names.end());
+  ASSERT_EQ(names, expected);
+  for (std::uint64_t i = 1; i <= segments; ++i) {
+    EXPECT_EQ(object_size(raw, container, expected[i]),
+              std::min(segment_size, size - (i - 1) * segment_size));
+  }
+}
+
 }  // namespace glance_store::swift::testing
