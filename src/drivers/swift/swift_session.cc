@@ -1,6 +1,7 @@
 #include "drivers/swift/swift_session.h"
 
 #include <ctime>
+#include <iterator>
 #include <thread>
 
 #include "core/log.h"
@@ -18,6 +19,12 @@ std::optional<Clock::time_point> parse_iso8601(const std::string& text) {
   std::tm tm{};
   if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return std::nullopt;
   return Clock::from_time_t(timegm(&tm));
+}
+
+// A member that is a string, or "" (absent, or of another type: json::value() would throw).
+std::string string_field(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 std::string interface_name(std::string_view endpoint_type) {
@@ -125,7 +132,7 @@ KeystoneAnswer keystone_auth(net::HttpClient& http, const Credentials& c) {
     out.expires_at = parse_iso8601(body_token["expires_at"].get<std::string>());
   }
   if (body_token.contains("user") && body_token["user"].is_object()) {
-    out.user_id = body_token["user"].value("id", "");
+    out.user_id = string_field(body_token["user"], "id");
   }
   return {out, body_token.value("catalog", nlohmann::json::array())};
 }
@@ -153,6 +160,32 @@ Token keystone_token(net::HttpClient& http, const Credentials& credentials) {
   return keystone_auth(http, credentials).token;
 }
 
+std::vector<ObjectEntry> parse_listing(std::string_view body, const std::string& what) {
+  const auto entries = nlohmann::json::parse(body, nullptr, false);
+  if (!entries.is_array()) {
+    throw Error(ErrorKind::kBackendException, what + ": the answer is not a JSON listing");
+  }
+  std::vector<ObjectEntry> out;
+  for (const auto& entry : entries) {
+    if (!entry.is_object()) {
+      throw Error(ErrorKind::kBackendException, what + ": an entry is not an object");
+    }
+    const auto name = entry.find("name");
+    const auto bytes = entry.find("bytes");
+    const auto hash = entry.find("hash");
+    const auto modified = entry.find("last_modified");
+    if (name == entry.end() || !name->is_string() || name->get_ref<const std::string&>().empty() ||
+        bytes == entry.end() || !bytes->is_number_unsigned()) {
+      throw Error(ErrorKind::kBackendException, what + ": an entry has no name or size");
+    }
+    out.push_back(
+        {name->get<std::string>(), bytes->get<std::uint64_t>(),
+         hash != entry.end() && hash->is_string() ? hash->get<std::string>() : "",
+         modified != entry.end() && modified->is_string() ? modified->get<std::string>() : ""});
+  }
+  return out;
+}
+
 std::optional<std::vector<ObjectEntry>> list_entries(Session& session, const std::string& container,
                                                      const std::string& prefix) {
   const std::string what = "Listing " + container + "/" + prefix + "*";
@@ -165,26 +198,10 @@ std::optional<std::vector<ObjectEntry>> list_entries(Session& session, const std
         session.call({.method = "GET", .container = container, .query = query}, what);
     if (list.status == 404 && first_page) return std::nullopt;
     if (list.status == 204) return out;
-    const auto entries = nlohmann::json::parse(list.body, nullptr, false);
-    if (list.status != 200 || !entries.is_array()) {
-      throw read_error(what, list.status, list.body);
-    }
-    if (entries.empty()) return out;
-    for (const auto& entry : entries) {
-      const auto name = entry.find("name");
-      const auto bytes = entry.find("bytes");
-      const auto hash = entry.find("hash");
-      const auto modified = entry.find("last_modified");
-      if (!entry.is_object() || name == entry.end() || !name->is_string() ||
-          name->get_ref<const std::string&>().empty() || bytes == entry.end() ||
-          !bytes->is_number_unsigned()) {
-        throw Error(ErrorKind::kBackendException, what + ": an entry has no name or size");
-      }
-      out.push_back(
-          {name->get<std::string>(), bytes->get<std::uint64_t>(),
-           hash != entry.end() && hash->is_string() ? hash->get<std::string>() : "",
-           modified != entry.end() && modified->is_string() ? modified->get<std::string>() : ""});
-    }
+    if (list.status != 200) throw read_error(what, list.status, list.body);
+    std::vector<ObjectEntry> page = parse_listing(list.body, what);
+    if (page.empty()) return out;
+    std::move(page.begin(), page.end(), std::back_inserter(out));
   }
 }
 
@@ -203,16 +220,24 @@ std::optional<std::string> find_endpoint(const nlohmann::json& catalog,
   if (!catalog.is_array()) return std::nullopt;
   const std::string interface = interface_name(choice.interface);
   for (const auto& service : catalog) {
-    if (!service.is_object() || service.value("type", "") != choice.service_type) continue;
+    if (!service.is_object() || string_field(service, "type") != choice.service_type) continue;
     for (const auto& endpoint : service.value("endpoints", nlohmann::json::array())) {
       if (!endpoint.is_object()) continue;
       const std::string region = endpoint.contains("region") && endpoint["region"].is_string()
                                      ? endpoint["region"].get<std::string>()
-                                     : endpoint.value("region_id", "");
+                                     : string_field(endpoint, "region_id");
       if (choice.region && region != *choice.region) continue;
-      if (endpoint.contains(choice.interface)) return endpoint[choice.interface].get<std::string>();
-      if (endpoint.value("interface", "") == interface && endpoint.contains("url")) {
-        return endpoint["url"].get<std::string>();
+      // v2: the URL under the interface's name; v3: one endpoint per interface. A value of
+      // another JSON type than expected is no endpoint (json::value() would throw on it).
+      if (const auto v2 = endpoint.find(choice.interface);
+          v2 != endpoint.end() && v2->is_string()) {
+        return v2->get<std::string>();
+      }
+      const auto v3 = endpoint.find("interface");
+      const auto url = endpoint.find("url");
+      if (v3 != endpoint.end() && v3->is_string() && *v3 == interface && url != endpoint.end() &&
+          url->is_string()) {
+        return url->get<std::string>();
       }
     }
   }

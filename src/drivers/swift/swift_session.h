@@ -149,6 +149,10 @@ struct ObjectEntry {
   std::string last_modified = {};
 };
 
+/// One page of a JSON container listing. Throws Error (BackendException, prefixed by `what`)
+/// when it is not a JSON array of objects each with a name and a size.
+std::vector<ObjectEntry> parse_listing(std::string_view body, const std::string& what);
+
 /// The objects of `container` whose names start with `prefix`, every page of them, in listing
 /// order; nullopt when the container does not exist. Throws Error when the listing fails or is
 /// malformed (an entry without a name or a size).
