@@ -1,8 +1,11 @@
 #include "drivers/rbd/rbd_reader.h"
 
+#include <cstdio>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <rbd/librbd.hpp>
+#include <set>
 
 #include "drivers/rbd/rbd_errors.h"
 
@@ -32,6 +35,10 @@ class ImageStream final : public InputStream {
     io_ = &target.cluster->pool(target.pool);
     snapshot_ = target.snapshot;
     check(image_.get_id(&id_), "Failed to read the id of RBD image " + name_);
+    if (snapshot_) {
+      check(image_.snap_get_id(*snapshot_, &snapshot_id_),
+            "Failed to read the snapshot id of RBD image " + name_);
+    }
     std::uint64_t size = 0;
     check(image_.size(&size), "Failed to get the size of RBD image " + name_);
     next_offset_ = std::min(offset, size);
@@ -73,15 +80,24 @@ class ImageStream final : public InputStream {
 
   // librbd reads the objects of a deleted image as zeros: a delete racing this read would end
   // it cleanly with wrong bytes. So the end comes only once the image (by its id, so that one
-  // re-created under the name does not count) is found still there.
+  // re-created under the name does not count) and its snapshot are found still there. They are
+  // looked up in the image's header object rather than by opening the image again: librbd 16.2
+  // can abort the process (a mutex locked after it was freed, on its own thread) when an image
+  // is closed right after it was opened, as such a check would do it.
   void confirm_still_there() {
-    librbd::RBD rbd;
-    librbd::Image again;
-    const int r = rbd.open_by_id_read_only(*io_, again, id_.c_str(),
-                                           snapshot_ ? snapshot_->c_str() : nullptr);
-    if (r == -ENOENT) {
-      throw Error(ErrorKind::kNotFound,
-                  "RBD image " + name_ + " was deleted while it was being read");
+    std::set<std::string> keys;
+    if (snapshot_) {
+      char key[32];  // cls_rbd's key of a snapshot in the header's omap
+      std::snprintf(key, sizeof key, "snapshot_%016llx",
+                    static_cast<unsigned long long>(snapshot_id_));
+      keys.insert(key);
+    }
+    std::map<std::string, ceph::bufferlist> found;
+    const int r = io_->omap_get_vals_by_keys("rbd_header." + id_, keys, &found);
+    if (r == -ENOENT || found.size() != keys.size()) {
+      throw Error(ErrorKind::kNotFound, "RBD image " + name_ +
+                                            (snapshot_ && r != -ENOENT ? "@" + *snapshot_ : "") +
+                                            " was deleted while it was being read");
     }
     check(r, "Failed to check RBD image " + name_);
     confirmed_ = true;
@@ -128,6 +144,7 @@ class ImageStream final : public InputStream {
   std::shared_ptr<Cluster> cluster_;  // outlives the image
   librados::IoCtx* io_ = nullptr;
   std::optional<std::string> snapshot_;
+  std::uint64_t snapshot_id_ = 0;
   std::string id_;
   bool confirmed_ = false;
   std::string name_;
