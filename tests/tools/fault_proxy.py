@@ -40,6 +40,9 @@ Actions:
                       the client connection: it sees exactly those bytes and then EOF.
   "flip_request_byte" forward the request with body byte number "offset" XORed with 0xFF.
   "flip_response_byte" relay the response with body byte number "offset" XORed with 0xFF.
+  "stall_request"     forward the first "after_bytes" bytes of the request body, then nothing for
+                      "seconds" (default 5), then the rest (a client's stall timeout fires first).
+  "stall_response"    the same in the response body.
   "delay"             sleep "seconds" before forwarding.
 The cuts close with a FIN (the peer gets the bytes before it in order); "reset": true closes
 with a TCP reset instead.
@@ -172,16 +175,28 @@ def read_head(reader):
 
 
 class Tap:
-    """Watches a body's payload bytes as they pass: flips one byte, or cuts after some."""
+    """Watches a body's payload bytes as they pass: flips one byte, cuts after some, or stalls
+    after some."""
 
-    def __init__(self, flip_offset=None, cut_after=None):
+    def __init__(self, flip_offset=None, cut_after=None, stall_after=None, stall_seconds=0.0):
         self.pos = 0
         self.flip_offset = flip_offset
         self.cut_after = cut_after
         self.flipped = False
+        self.stall_after = stall_after
+        self.stall_seconds = stall_seconds
+
+    def room(self, n):
+        """How many of the next n bytes to read at once: reads stop at the stall point."""
+        if self.stall_after is not None and self.pos < self.stall_after:
+            return min(n, self.stall_after - self.pos)
+        return n
 
     def process(self, data):
         """The bytes to pass on, and whether the cut point is reached with them."""
+        if self.stall_after is not None and self.pos == self.stall_after and data:
+            time.sleep(self.stall_seconds)
+            self.stall_after = None
         start = self.pos
         cut = False
         if self.cut_after is not None and start + len(data) >= self.cut_after:
@@ -203,7 +218,7 @@ def relay_body(reader, framing, send, tap):
 
     def payload(n):
         while n > 0:
-            data = reader.read_some(n)
+            data = reader.read_some(tap.room(n))
             n -= len(data)
             out, cut = tap.process(data)
             if out:
@@ -235,7 +250,7 @@ def relay_body(reader, framing, send, tap):
     elif framing[0] == "close":
         try:
             while True:
-                data = reader.read_some(PIECE)
+                data = reader.read_some(tap.room(PIECE))
                 out, cut = tap.process(data)
                 if out:
                     send(out)
@@ -248,7 +263,7 @@ def relay_body(reader, framing, send, tap):
 
 class Rule:
     ACTIONS = ("status", "cut_request", "cut_response", "flip_request_byte", "flip_response_byte",
-               "delay")
+               "stall_request", "stall_response", "delay")
 
     def __init__(self, spec):
         if not isinstance(spec, dict):
@@ -484,12 +499,14 @@ class Connection:
                 self.linger_close()
             return False
 
-        req_tap = Tap(
-            flip_offset=int(spec.get("offset", 0)) if action == "flip_request_byte" else None,
-            cut_after=int(spec.get("after_bytes", 0)) if action == "cut_request" else None)
-        resp_tap = Tap(
-            flip_offset=int(spec.get("offset", 0)) if action == "flip_response_byte" else None,
-            cut_after=int(spec.get("after_bytes", 0)) if action == "cut_response" else None)
+        def tap(side):
+            return Tap(
+                flip_offset=int(spec.get("offset", 0)) if action == f"flip_{side}_byte" else None,
+                cut_after=int(spec.get("after_bytes", 0)) if action == f"cut_{side}" else None,
+                stall_after=int(spec.get("after_bytes", 0)) if action == f"stall_{side}" else None,
+                stall_seconds=float(spec.get("seconds", 5)))
+
+        req_tap, resp_tap = tap("request"), tap("response")
         try:
             return self.forward(method, head, framing, expect, client_close, req_tap, resp_tap, entry)
         except Cut:

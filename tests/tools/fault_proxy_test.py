@@ -356,6 +356,41 @@ class FaultProxyTest(unittest.TestCase):
         self.assertEqual([(e["status"], e["fault"], e["response_bytes"]) for e in self.log()],
                          [(200, "flip_response_byte", 300000)] * 2)
 
+    def test_stall_response(self):
+        self.rules({"path_regex": r"^/bytes/", "action": "stall_response", "after_bytes": 100000,
+                    "seconds": 1.0})
+        s = self.raw()
+        s.sendall(b"GET /bytes/300000 HTTP/1.1\r\nHost: h\r\n\r\n")
+        s.settimeout(0.5)
+        got = b""
+        try:
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                got += data
+        except socket.timeout:
+            pass
+        head, _, body = got.partition(b"\r\n\r\n")
+        self.assertEqual(body, pattern(100000), "the bytes before the stall point, then nothing")
+        s.settimeout(5)
+        while len(body) < 300000:
+            data = s.recv(65536)
+            self.assertTrue(data)
+            body += data
+        self.assertEqual(body, pattern(300000))
+        s.close()
+
+    def test_stall_request(self):
+        self.rules({"action": "stall_request", "after_bytes": 50000, "seconds": 1.0})
+        body = pattern(100000)
+        c = self.conn()
+        started = time.monotonic()
+        _, data = self.put(c, "/f", body)
+        self.assertGreaterEqual(time.monotonic() - started, 1.0)
+        self.assertEqual(json.loads(data)["md5"], hashlib.md5(body).hexdigest())
+        c.close()
+
     def test_skip_times_and_counting(self):
         self.rules({"method": "GET", "path_regex": "^/bytes/", "skip": 1, "times": 2,
                     "action": "status", "status": 503},
