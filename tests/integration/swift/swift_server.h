@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/server_test_util.h"
@@ -49,6 +50,9 @@ class RawSwift {
     if (response.header("x-auth-token")) token_ = *response.header("x-auth-token");
     if (response.header("x-storage-url")) storage_url_ = *response.header("x-storage-url");
   }
+  /// With a token got elsewhere (Keystone), for the account at `storage_url`.
+  RawSwift(std::string storage_url, std::string token)
+      : http_(net::HttpOptions{}), token_(std::move(token)), storage_url_(std::move(storage_url)) {}
   const std::string& token() const { return token_; }
   const std::string& storage_url() const { return storage_url_; }
 
