@@ -106,8 +106,9 @@ TEST_P(WriteConformance, TooFewOrTooManyBytesLeaveNothing) {
     std::uint64_t declared;
     std::uint64_t given;
   };
-  for (const Case c :
-       {Case{p + 1, p}, Case{p, p + 1}, Case{3 * p + 1, 2 * p}, Case{2 * p, 3 * p}}) {
+  // Below a part (one object on S3 and Swift), at its edge, and over several parts.
+  for (const Case c : {Case{p - 1, p - 2}, Case{p - 1, p + 1}, Case{p + 1, p}, Case{p, p + 1},
+                       Case{3 * p + 1, 2 * p}, Case{2 * p, 3 * p}}) {
     SCOPED_TRACE(std::to_string(c.given) + " bytes declared as " + std::to_string(c.declared));
     const std::string id = new_id("size");
     const Error e = CatchError([&] { add_to(registry(), id, bytes_of(c.given, 3), c.declared); });
@@ -156,19 +157,24 @@ TEST_P(WriteConformance, ConcurrentAddsOfDifferentIds) {
 // lost. The losers are Duplicate and their uploads, segments and images are gone.
 TEST_P(WriteConformance, ConcurrentAddsOfOneIdLeaveExactlyOneWholeImage) {
   constexpr int kAdds = 8;
-  const std::string id = new_id("race");
-  std::vector<std::string> inputs;
-  for (int i = 0; i < kAdds; ++i) inputs.push_back(bytes_of(3 * part() + 17, 100 + i));
-  EndTogether::Gate gate;
-  gate.parties = kAdds;
-  const auto won = test_common::the_one_that_won<AddResult>(kAdds, [&](int i) {
-    EndTogether in(inputs[i], gate);
-    return registry().add(id, in, inputs[i].size(), "sha256");
-  });
-  ASSERT_TRUE(won);
-  EXPECT_TRUE(read(won->second.location) == inputs[won->first]) << "not the winner's input";
-  EXPECT_EQ(won->second.checksum, hex_digest("md5", inputs[won->first]));
-  EXPECT_EQ(backend().leftovers(id), Leftovers{}) << "the losers' parts must go";
+  // Several parts (S3's multipart uploads, Swift's segments), and under one part (S3's and
+  // Swift's single objects).
+  for (const std::uint64_t size : {3 * part() + 17, part() / 2}) {
+    SCOPED_TRACE(size);
+    const std::string id = new_id("race");
+    std::vector<std::string> inputs;
+    for (int i = 0; i < kAdds; ++i) inputs.push_back(bytes_of(size, size + i));
+    EndTogether::Gate gate;
+    gate.parties = kAdds;
+    const auto won = test_common::the_one_that_won<AddResult>(kAdds, [&](int i) {
+      EndTogether in(inputs[i], gate);
+      return registry().add(id, in, inputs[i].size(), "sha256");
+    });
+    ASSERT_TRUE(won);
+    EXPECT_TRUE(read(won->second.location) == inputs[won->first]) << "not the winner's input";
+    EXPECT_EQ(won->second.checksum, hex_digest("md5", inputs[won->first]));
+    EXPECT_EQ(backend().leftovers(id), Leftovers{}) << "the losers' parts must go";
+  }
 }
 
 // Gets that have started reading when the image is deleted: each ends with the whole image or
