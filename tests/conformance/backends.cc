@@ -1,9 +1,6 @@
 // The suite's backends: each builds its store from glance-api.conf text, as a deployment
 // would, and looks behind it with the raw helpers of the per-driver integration tests.
-#include <algorithm>
-#include <filesystem>
-#include <map>
-#include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -182,23 +179,8 @@ std::string ks(const std::string& name) { return test_common::server_setting("ke
 
 // A project-scoped token of the test user, to list the container as the store's user.
 std::string keystone_token() {
-  const nlohmann::json user = {{"name", ks("GS_KS_USER")},
-                               {"domain", {{"id", "default"}}},
-                               {"password", ks("GS_KS_PASSWORD")}};
-  const nlohmann::json project = {{"name", ks("GS_KS_PROJECT")}, {"domain", {{"id", "default"}}}};
-  const std::string body =
-      nlohmann::json{{"auth",
-                      {{"identity", {{"methods", {"password"}}, {"password", {{"user", user}}}}},
-                       {"scope", {{"project", project}}}}}}
-          .dump();
-  net::HttpClient http({});
-  net::Request request;
-  request.method = "POST";
-  request.url = ks("GS_KEYSTONE_URL") + "/auth/tokens";
-  request.headers = {{"Content-Type", "application/json"}};
-  request.body = std::as_bytes(std::span(body));
-  const net::Response response = http.perform(request);
-  EXPECT_EQ(response.status, 201) << response.body;
+  const net::Response response = swift::testing::keystone_password_login(
+      ks("GS_KEYSTONE_URL"), ks("GS_KS_USER"), ks("GS_KS_PASSWORD"), ks("GS_KS_PROJECT"));
   const std::string* token = response.header("x-subject-token");
   return token ? *token : "";
 }

@@ -11,6 +11,7 @@ namespace {
 
 using ReadConformance = ConformanceTest;
 
+// On http: HT-01 and HT-02 (a whole get, and its size).
 TEST_P(ReadConformance, WholeImagesAtThePartEdges) {
   for (const std::uint64_t size :
        {std::uint64_t{0}, std::uint64_t{1}, part() - 1, part(), part() + 1, 3 * part() + 7}) {
