@@ -64,25 +64,6 @@ class HttpStoreTest : public ::testing::Test {
   std::unique_ptr<OriginFile> file_;
 };
 
-TEST_F(HttpStoreTest, WholeGetReturnsTheFileAndItsSize) {  // HT-01, HT-02
-  auto r = http_registry();
-  GetResult result = r->get(url("images"));
-  EXPECT_TRUE(result.size_known);
-  EXPECT_EQ(result.size, kSize);
-  EXPECT_TRUE(read_all(*result.stream) == data_);
-  EXPECT_EQ(r->get_size(url("images")), kSize);
-  // A file of one byte, and an empty one.
-  OriginFile one(root_, random_id("gs-http-one-"), "x");
-  GetResult small = r->get(http_url_ + "/images/" + one.name());
-  EXPECT_EQ(small.size, 1U);
-  EXPECT_EQ(read_all(*small.stream), "x");
-  OriginFile empty(root_, random_id("gs-http-empty-"), "");
-  GetResult none = r->get(http_url_ + "/images/" + empty.name());
-  EXPECT_EQ(none.size, 0U);
-  EXPECT_EQ(read_all(*none.stream), "");
-  EXPECT_EQ(r->get_size(http_url_ + "/images/" + empty.name()), 0U);
-}
-
 TEST_F(HttpStoreTest, ReadsByOffsetAndLength) {
   auto r = http_registry();
   const std::string uri = url("images");
@@ -134,19 +115,6 @@ TEST_F(HttpStoreTest, OneStoreServesReadsFromSeveralThreadsAtOnce) {  // DRIVER_
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < got.size(); ++i) {
     EXPECT_TRUE(got[i] == data_.substr(i * 1000, 200000)) << i << ": " << got[i].substr(0, 80);
-  }
-}
-
-TEST_F(HttpStoreTest, AnOffsetAtOrPastTheEndReadsNothing) {
-  auto r = http_registry();
-  for (const std::uint64_t offset : {kSize, kSize + 1, kSize * 10}) {
-    SCOPED_TRACE(offset);
-    GetResult after = r->get(url("images"), offset);
-    EXPECT_EQ(after.size, 0U);
-    EXPECT_EQ(read_all(*after.stream), "");
-    GetResult ranged = r->get(url("images"), offset, 10);
-    EXPECT_EQ(ranged.size, 0U);
-    EXPECT_EQ(read_all(*ranged.stream), "");
   }
 }
 

@@ -1,7 +1,7 @@
 // An S3 location reaches its own object and nothing else, on both real servers (Swift's s3api,
-// Ceph's RGW): configured credentials never go to a host a location names, concurrent adds of
-// one id end with one whole image and a success only for the add whose data is stored,
-// locations that name no object are refused, and a failure gets one kind whatever the command.
+// Ceph's RGW): configured credentials never go to a host a location names, locations that name
+// no object are refused, and a failure gets one kind whatever the command. (Concurrent adds of
+// one id are the conformance suite's: tests/conformance/.)
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -83,26 +83,6 @@ TEST_P(S3IsolationTest, ConfiguredCredentialsGoOnlyToTheConfiguredHost) {
   const std::string scheme = server_.endpoint.starts_with("https") ? "s3+https" : "s3";
   EXPECT_EQ(r->get_size(scheme + "://" + host() + "/glance-it/" + key), 3U);
   r->remove(added.location);
-}
-
-// Eight adds of one id at once, multipart (3 parts) and single PUTs: each succeeds or is a
-// Duplicate, one succeeds, its input is what is stored, and no upload is left in progress.
-TEST_P(S3IsolationTest, ConcurrentAddsOfOneIdLeaveOneWholeImageAndOneSuccess) {
-  auto r = registry();
-  for (const std::uint64_t size : {std::uint64_t{12 * MiB + 3}, std::uint64_t{300000}}) {
-    SCOPED_TRACE(size);
-    const std::string id = random_id("race-");
-    constexpr int kAdds = 8;
-    std::vector<std::string> inputs;
-    for (int i = 0; i < kAdds; ++i) inputs.push_back(bytes_of(size, size + i));
-    const auto won = test_common::the_one_that_won<AddResult>(
-        kAdds, [&](int i) { return add(*r, id, inputs[i]); });
-    ASSERT_TRUE(won);
-    EXPECT_TRUE(read_all(*r->get(won->second.location).stream) == inputs[won->first]);
-    EXPECT_EQ(raw_->keys("glance-it", id), std::vector<std::string>{id});
-    for (const auto& k : raw_->uploads_in_progress("glance-it")) EXPECT_NE(k, id);
-    r->remove(won->second.location);
-  }
 }
 
 // Buckets and keys that are empty or dots name no object: BadStoreUri before any request.

@@ -27,24 +27,8 @@ std::string ks(const std::string& name) { return server_setting("keystone", name
 // A project-scoped token of a user, and its catalog, as Glance's request context has them.
 RequestContext login(const std::string& user, const std::string& password,
                      const std::string& project) {
-  net::HttpClient http({});
-  const std::string body =
-      nlohmann::json{
-          {"auth",
-           {{"identity",
-             {{"methods", {"password"}},
-              {"password",
-               {{"user",
-                 {{"name", user}, {"domain", {{"id", "default"}}}, {"password", password}}}}}}},
-            {"scope", {{"project", {{"name", project}, {"domain", {{"id", "default"}}}}}}}}}}
-          .dump();
-  net::Request request;
-  request.method = "POST";
-  request.url = ks("GS_KEYSTONE_URL") + "/auth/tokens";
-  request.headers = {{"Content-Type", "application/json"}};
-  request.body = std::as_bytes(std::span(body));
-  const net::Response response = http.perform(request);
-  EXPECT_EQ(response.status, 201) << response.body;
+  const net::Response response =
+      keystone_password_login(ks("GS_KEYSTONE_URL"), user, password, project);
   const auto token = nlohmann::json::parse(response.body)["token"];
   RequestContext context;
   context.auth_token =

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/server_test_util.h"
@@ -36,6 +37,31 @@ inline std::unique_ptr<StoreRegistry> tempauth_registry(const std::string& auth_
   return StoreRegistry::create(ConfigFile::parse(text));
 }
 
+/// Keystone v3's answer (201 expected) to a password login of `user` scoped to `project`, both
+/// in the default domain: the token in X-Subject-Token, the catalog in the body.
+inline net::Response keystone_password_login(const std::string& keystone_url,
+                                             const std::string& user, const std::string& password,
+                                             const std::string& project) {
+  const nlohmann::json domain = {{"id", "default"}};
+  const nlohmann::json identity = {
+      {"methods", {"password"}},
+      {"password", {{"user", {{"name", user}, {"domain", domain}, {"password", password}}}}}};
+  const std::string body =
+      nlohmann::json{{"auth",
+                      {{"identity", identity},
+                       {"scope", {{"project", {{"name", project}, {"domain", domain}}}}}}}}
+          .dump();
+  net::HttpClient http({});
+  net::Request request;
+  request.method = "POST";
+  request.url = keystone_url + "/auth/tokens";
+  request.headers = {{"Content-Type", "application/json"}};
+  request.body = std::as_bytes(std::span(body));
+  net::Response response = http.perform(request);
+  EXPECT_EQ(response.status, 201) << response.body;
+  return response;
+}
+
 /// Swift's API with a tempauth token, to check what the store left behind.
 class RawSwift {
  public:
@@ -49,6 +75,9 @@ class RawSwift {
     if (response.header("x-auth-token")) token_ = *response.header("x-auth-token");
     if (response.header("x-storage-url")) storage_url_ = *response.header("x-storage-url");
   }
+  /// With a token got elsewhere (Keystone), for the account at `storage_url`.
+  RawSwift(std::string storage_url, std::string token)
+      : http_(net::HttpOptions{}), token_(std::move(token)), storage_url_(std::move(storage_url)) {}
   const std::string& token() const { return token_; }
   const std::string& storage_url() const { return storage_url_; }
 

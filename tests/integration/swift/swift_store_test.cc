@@ -1,5 +1,6 @@
-// The Swift store against a real Swift (tempauth, auth v1): single objects and segmented large
-// objects, Duplicate, NotFound, references, containers, ranged reads, size checks, the tool.
+// The Swift store against a real Swift (tempauth, auth v1): the layout of single objects and
+// segmented large objects, segments of other adds, large objects Glance does not write,
+// references, containers, the tool.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -67,7 +68,10 @@ class SwiftStoreTest : public ::testing::Test {
   std::unique_ptr<RawSwift> raw_;
 };
 
-TEST_F(SwiftStoreTest, AddGetSizeDeleteSingleAndSegmented) {
+// (Round trips, Duplicate, NotFound and wrong sizes are the conformance suite's:
+// tests/conformance/.) What is Swift's own: the location, and an image that is one object below
+// the threshold and a manifest and its segments from it on (and for an unknown size).
+TEST_F(SwiftStoreTest, AnImageIsOneObjectOrAManifestAndItsSegments) {
   auto r = registry();
   struct Case {
     std::uint64_t size;
@@ -75,43 +79,19 @@ TEST_F(SwiftStoreTest, AddGetSizeDeleteSingleAndSegmented) {
     std::size_t objects;  // in the container after the add
   };
   for (const Case c :
-       {Case{0, true, 1}, Case{1, true, 1}, Case{1500000, true, 1}, Case{2 * kSwiftMB, true, 3},
+       {Case{0, true, 1}, Case{1500000, true, 1}, Case{2 * kSwiftMB, true, 3},
         Case{3500000, true, 5}, Case{3 * kSwiftMB, false, 4}, Case{1000, false, 2}}) {
     SCOPED_TRACE("size " + std::to_string(c.size) + (c.declare ? " declared" : " unknown"));
     const std::string id = random_id("img-");
     const std::string data = bytes_of(c.size, c.size + 7);
     const AddResult result = add(*r, id, data, c.declare ? c.size : 0);
-    EXPECT_EQ(result.bytes_written, c.size);
     EXPECT_EQ(result.checksum, md5(data));
     EXPECT_EQ(result.location, "swift+http://test%3Atester:testing@" + auth_.substr(7) + "/" +
                                    container_ + "/" + id);
     EXPECT_EQ(raw_->list(container_).size(), c.objects);
-    EXPECT_EQ(r->get_size(result.location), c.size);
     EXPECT_EQ(read_all(r->get(result.location)), data);
-    if (c.size > 100) {
-      EXPECT_EQ(read_all(r->get(result.location, 17, 50)), data.substr(17, 50));
-      EXPECT_EQ(read_all(r->get(result.location, c.size - 3)), data.substr(c.size - 3));
-    }
     r->remove(result.location);
     EXPECT_TRUE(raw_->list(container_).empty()) << "segments left behind";
-    EXPECT_EQ(CatchError([&] { r->get(result.location); }).kind(), ErrorKind::kNotFound);
-    EXPECT_EQ(CatchError([&] { r->get_size(result.location); }).kind(), ErrorKind::kNotFound);
-    EXPECT_EQ(CatchError([&] { r->remove(result.location); }).kind(), ErrorKind::kNotFound);
-  }
-}
-
-TEST_F(SwiftStoreTest, DuplicateLeavesTheFirstImageIntact) {
-  auto r = registry();
-  for (const std::uint64_t size : {1000ULL, 2500000ULL}) {
-    const std::string id = random_id("dup-");
-    const std::string first = bytes_of(size, 1);
-    const AddResult result = add(*r, id, first, size);
-    const std::size_t objects = raw_->list(container_).size();
-    const Error e = CatchError([&] { add(*r, id, bytes_of(size, 2), size); });
-    EXPECT_EQ(e.kind(), ErrorKind::kDuplicate);
-    EXPECT_EQ(raw_->list(container_).size(), objects);
-    EXPECT_EQ(read_all(r->get(result.location)), first);
-    r->remove(result.location);
   }
 }
 
@@ -216,22 +196,6 @@ TEST_F(SwiftStoreTest, StaticLargeObjectsAndSegmentsElsewhereAreReadWhole) {
   raw_->request("DELETE", container_ + "/slo");
   for (const auto& name : raw_->list(segments)) raw_->request("DELETE", segments + "/" + name);
   raw_->request("DELETE", segments);
-}
-
-TEST_F(SwiftStoreTest, SizeMismatchesLeaveNothing) {
-  auto r = registry();
-  for (const auto& [actual, declared] :
-       std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1000, 2000},
-                                                            {3000, 2000},
-                                                            {3 * kSwiftMB, 4 * kSwiftMB},
-                                                            {4 * kSwiftMB, 3 * kSwiftMB}}) {
-    SCOPED_TRACE(std::to_string(actual) + " bytes declared as " + std::to_string(declared));
-    const Error e = CatchError([&, actual = actual, declared = declared] {
-      add(*r, random_id("bad-"), bytes_of(actual, 3), declared);
-    });
-    EXPECT_EQ(e.kind(), ErrorKind::kInvalid) << e.message();
-    EXPECT_TRUE(raw_->list(container_).empty());
-  }
 }
 
 TEST_F(SwiftStoreTest, MissingContainerWithAndWithoutCreateOnPut) {

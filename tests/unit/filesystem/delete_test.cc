@@ -38,11 +38,6 @@ TEST_F(DeleteTest, MissingImageIsNotFound) {
   EXPECT_EQ(e.message(), "Image " + path + " not found");
 }
 
-TEST_F(DeleteTest, SecondDeleteIsNotFound) {
-  registry().remove(location_);
-  EXPECT_EQ(CatchError([&] { registry().remove(location_); }).kind(), ErrorKind::kNotFound);
-}
-
 // FS-27: any unlink failure but ENOENT is Forbidden; the image stays readable.
 class DeleteErrnoTest : public DeleteTest, public ::testing::WithParamInterface<int> {};
 
