@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/test_data.h"
 #include "glance_store/backend.h"
 #include "glance_store/config.h"
 #include "glance_store/error.h"
@@ -38,6 +39,7 @@ extern char** environ;
 namespace {
 
 namespace gs = glance_store;
+namespace test_common = glance_store::test_common;
 using Clock = std::chrono::steady_clock;
 
 struct Settings {
@@ -66,17 +68,6 @@ struct Tally {
   }
 };
 
-// The image of client c, number i: pseudo-random, different for each.
-std::string image_bytes(std::uint64_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::mt19937_64 random(seed);
-  for (std::uint64_t i = 0; i < size; i += 8) {
-    const std::uint64_t v = random();
-    std::memcpy(out.data() + i, &v, std::min<std::uint64_t>(8, size - i));
-  }
-  return out;
-}
-
 std::string image_id(int client, int image) {
   static const std::uint64_t run = std::random_device{}();
   char id[64];
@@ -92,7 +83,8 @@ double ms_since(Clock::time_point start) {
 void run_thread_client(const gs::StoreRegistry& registry, const Settings& s, int client,
                        Tally& tally) {
   for (int i = 0; i < s.images; ++i) {
-    const std::string data = image_bytes(s.size, static_cast<std::uint64_t>(client) * 1000 + i);
+    const std::string data =
+        test_common::bytes_of(s.size, static_cast<std::uint64_t>(client) * 1000 + i);
     const std::string md5 = gs::hex_digest("md5", data);
     const std::string id = image_id(client, i);
     try {
@@ -153,7 +145,8 @@ int run_tool(const Settings& s, std::vector<std::string> args, std::string* out)
 
 void run_process_client(const Settings& s, int client, Tally& tally) {
   for (int i = 0; i < s.images; ++i) {
-    const std::string data = image_bytes(s.size, static_cast<std::uint64_t>(client) * 1000 + i);
+    const std::string data =
+        test_common::bytes_of(s.size, static_cast<std::uint64_t>(client) * 1000 + i);
     const std::string md5 = gs::hex_digest("md5", data);
     const std::string id = image_id(client, i);
     const std::string source = s.tmpdir + "/" + id + ".in";

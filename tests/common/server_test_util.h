@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/test_data.h"
 #include "common/test_util.h"
 #include "glance_store/stream.h"
 #include "net/http.h"
@@ -62,17 +63,6 @@ inline std::string server_setting(const std::string& script, const std::string& 
   auto& env = cache[script];
   if (env.empty()) env = script_env(script);
   return env[name];
-}
-
-/// `size` pseudo-random bytes, the same for the same seed.
-inline std::string bytes_of(std::uint64_t size, std::uint64_t seed) {
-  std::string out(size, '\0');
-  std::mt19937_64 random(seed);
-  for (std::uint64_t i = 0; i < size; i += 8) {
-    const std::uint64_t v = random();
-    std::memcpy(out.data() + i, &v, std::min<std::uint64_t>(8, size - i));
-  }
-  return out;
 }
 
 inline std::string random_id(const std::string& prefix) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "fuzz_check.h"
 #include "net/ranged_read.h"
 #include "net/transfer.h"
 
@@ -14,9 +15,7 @@ namespace {
 
 namespace gs = glance_store;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using glance_store::fuzz::require;
 
 }  // namespace
 

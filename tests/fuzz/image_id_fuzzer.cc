@@ -11,6 +11,7 @@
 #include "drivers/s3/s3_location.h"
 #include "drivers/swift/swift_location.h"
 #include "drivers/swift/swift_references.h"
+#include "fuzz_check.h"
 #include "glance_store/error.h"
 #include "glance_store/image_id.h"
 
@@ -23,9 +24,7 @@ constexpr std::string_view kDatadir = "/var/lib/glance/images";
 constexpr std::string_view kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCY";
 constexpr std::size_t kFsMax = 200, kS3Max = 1024, kSwiftMax = 982;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using glance_store::fuzz::require;
 
 const gs::swift::SwiftReferences& references() {
   static const gs::swift::SwiftReferences kRefs = [] {

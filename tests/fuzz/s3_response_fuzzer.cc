@@ -6,6 +6,7 @@
 #include <string>
 
 #include "drivers/s3/s3_errors.h"
+#include "fuzz_check.h"
 #include "net/http.h"
 
 namespace {
@@ -14,9 +15,7 @@ namespace gs = glance_store;
 
 constexpr long kStatuses[] = {200, 400, 401, 403, 404, 409, 412, 416, 429, 500, 503};
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using glance_store::fuzz::require;
 
 }  // namespace
 

@@ -9,15 +9,14 @@
 
 #include "drivers/swift/swift_reader.h"
 #include "drivers/swift/swift_session.h"
+#include "fuzz_check.h"
 #include "glance_store/error.h"
 
 namespace {
 
 namespace gs = glance_store;
 
-void require(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using glance_store::fuzz::require;
 
 }  // namespace
 
