@@ -131,11 +131,11 @@ std::unique_ptr<ResumingReader> read_object(ObjectRead object,
   const std::uint64_t available = *content_length > skip ? *content_length - skip : 0;
   const std::uint64_t size = std::min(length.value_or(available), available);
   if (size == 0) return nullptr;
-  if (skip > 0 && !discard(*first, skip)) first.reset();  // the reader asks again from offset
-  std::string what = object.what;
   // Only a read of every byte can be checked against the object's md5.
   std::string md5 =
       offset == 0 && size == object_size(*first, status, *content_length) ? object.md5 : "";
+  if (skip > 0 && !discard(*first, skip)) first.reset();  // the reader asks again from offset
+  std::string what = object.what;
   auto reader =
       std::make_unique<ResumingReader>(std::move(first), offset, size, max_resumes, std::move(what),
                                        resume(std::move(object), offset + size - 1));
