@@ -21,7 +21,6 @@ namespace {
 using test_common::CatchError;
 using test_common::RecordingListener;
 using test_common::TrickleStream;
-constexpr std::uint64_t MiB = 1 << 20;
 
 class S3IsolationTest : public ::testing::TestWithParam<std::string> {
  protected:
