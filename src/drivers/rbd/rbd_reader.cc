@@ -1,26 +1,26 @@
 #include "drivers/rbd/rbd_reader.h"
 
-#include <cstdio>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <rbd/librbd.hpp>
-#include <set>
 
 #include "drivers/rbd/rbd_errors.h"
+#include "drivers/rbd/rbd_header.h"
 
 namespace glance_store::rbd {
 namespace {
+
+Error not_found(const ReadTarget& target) {
+  return {ErrorKind::kNotFound, "RBD image " + target.image +
+                                    (target.snapshot ? "@" + *target.snapshot : "") +
+                                    " does not exist"};
+}
 
 void open_read_only(const ReadTarget& target, librbd::Image& image) {
   librbd::RBD rbd;
   const int r = rbd.open_read_only(target.cluster->pool(target.pool), image, target.image.c_str(),
                                    target.snapshot ? target.snapshot->c_str() : nullptr);
-  if (r == -ENOENT) {
-    throw Error(ErrorKind::kNotFound, "RBD image " + target.image +
-                                          (target.snapshot ? "@" + *target.snapshot : "") +
-                                          " does not exist");
-  }
+  if (r == -ENOENT) throw not_found(target);
   check(r, "Failed to open RBD image " + target.image);
 }
 
@@ -80,26 +80,16 @@ class ImageStream final : public InputStream {
 
   // librbd reads the objects of a deleted image as zeros: a delete racing this read would end
   // it cleanly with wrong bytes. So the end comes only once the image (by its id, so that one
-  // re-created under the name does not count) and its snapshot are found still there. They are
-  // looked up in the image's header object rather than by opening the image again: librbd 16.2
-  // can abort the process (a mutex locked after it was freed, on its own thread) when an image
-  // is closed right after it was opened, as such a check would do it.
+  // re-created under the name does not count) and its snapshot are found still there, in the
+  // image's header (see rbd_header.h for why not by opening the image again).
   void confirm_still_there() {
-    std::set<std::string> keys;
-    if (snapshot_) {
-      char key[32];  // cls_rbd's key of a snapshot in the header's omap
-      std::snprintf(key, sizeof key, "snapshot_%016llx",
-                    static_cast<unsigned long long>(snapshot_id_));
-      keys.insert(key);
-    }
-    std::map<std::string, ceph::bufferlist> found;
-    const int r = io_->omap_get_vals_by_keys("rbd_header." + id_, keys, &found);
-    if (r == -ENOENT || found.size() != keys.size()) {
-      throw Error(ErrorKind::kNotFound, "RBD image " + name_ +
-                                            (snapshot_ && r != -ENOENT ? "@" + *snapshot_ : "") +
+    try {
+      read_image_size(*io_, id_, snapshot_ ? std::optional(snapshot_id_) : std::nullopt);
+    } catch (const Error& e) {
+      if (!e.is(ErrorKind::kNotFound)) throw;
+      throw Error(ErrorKind::kNotFound, "RBD image " + name_ + (snapshot_ ? "@" + *snapshot_ : "") +
                                             " was deleted while it was being read");
     }
-    check(r, "Failed to check RBD image " + name_);
     confirmed_ = true;
   }
 
@@ -159,20 +149,47 @@ class ImageStream final : public InputStream {
   std::size_t position_ = 0;
 };
 
-}  // namespace
-
-std::uint64_t image_size(const ReadTarget& target) {
-  librbd::Image image;
-  open_read_only(target, image);
+// The image's id, its snapshot's and its size, from its header: NotFound without opening it.
+struct HeaderFacts {
+  std::string id;
+  std::optional<std::uint64_t> snapshot_id;
   std::uint64_t size = 0;
-  check(image.size(&size), "Failed to get the size of RBD image " + target.image);
-  return size;
+};
+
+HeaderFacts look_up(const ReadTarget& target) {
+  librados::IoCtx& io = target.cluster->pool(target.pool);
+  HeaderFacts facts;
+  auto id = read_image_id(io, target.image);
+  if (!id) throw not_found(target);
+  facts.id = std::move(*id);
+  try {
+    if (target.snapshot) {
+      facts.snapshot_id = read_snapshot_id(io, facts.id, *target.snapshot);
+      if (!facts.snapshot_id) throw not_found(target);
+    }
+    facts.size = read_image_size(io, facts.id, facts.snapshot_id);
+  } catch (const Error& e) {
+    if (!e.is(ErrorKind::kNotFound)) throw;
+    throw not_found(target);  // also when it was deleted meanwhile
+  }
+  return facts;
 }
 
+}  // namespace
+
+std::uint64_t image_size(const ReadTarget& target) { return look_up(target).size; }
+
+// The header first: a missing image is NotFound, and a read of no bytes (an empty image, a
+// range past the end) is answered, without opening the image (see rbd_header.h).
 GetResult open_image_stream(const ReadTarget& target, std::uint64_t offset,
                             std::optional<std::uint64_t> length) {
-  auto stream = std::make_unique<ImageStream>(target, offset, length);
+  const HeaderFacts facts = look_up(target);
   GetResult result;
+  if (offset >= facts.size || length == std::uint64_t{0}) {
+    result.stream = std::make_unique<MemoryInputStream>("");
+    return result;
+  }
+  auto stream = std::make_unique<ImageStream>(target, offset, length);
   result.size = stream->length();
   result.stream = std::move(stream);
   return result;

@@ -9,6 +9,7 @@
 #include "drivers/rbd/rbd.h"
 #include "drivers/rbd/rbd_cluster.h"
 #include "drivers/rbd/rbd_errors.h"
+#include "drivers/rbd/rbd_header.h"
 #include "drivers/rbd/rbd_location.h"
 #include "drivers/rbd/rbd_options.h"
 #include "drivers/rbd/rbd_reader.h"
@@ -108,17 +109,15 @@ class RbdStore final : public Store {
     for (const auto& spec : images) {
       const auto image_id = image_of_adding_name(spec.name);
       if (!image_id) continue;
-      librbd::Image image;
-      const int r = rbd.open_read_only(io, image, spec.name.c_str(), nullptr);
-      if (r == -ENOENT) continue;  // removed meanwhile
-      check(r, "Failed to open RBD image " + spec.name);
-      timespec created{};
-      check(image.get_create_timestamp(&created), "Failed to read the age of " + spec.name);
-      const std::int64_t age = std::max<std::int64_t>(0, now - created.tv_sec);
-      std::string mark;
-      image.metadata_get(std::string(kAddingMetadataKey), &mark);
-      if (age < min_age_seconds || writer_state(mark) == WriterState::kAlive) continue;
-      out.push_back({"rbd image", spec.name, *image_id, age, mark});
+      try {
+        const std::int64_t age = std::max<std::int64_t>(0, now - read_create_time(io, spec.id));
+        const std::string mark =
+            read_metadata(io, spec.id, std::string(kAddingMetadataKey)).value_or("");
+        if (age < min_age_seconds || writer_state(mark) == WriterState::kAlive) continue;
+        out.push_back({"rbd image", spec.name, *image_id, age, mark});
+      } catch (const Error& e) {
+        if (!e.is(ErrorKind::kNotFound)) throw;  // else removed meanwhile
+      }
     }
     return out;
   }
@@ -131,25 +130,23 @@ class RbdStore final : public Store {
     librados::IoCtx& io = cluster->pool(options_.pool);
     // Never while an add of the id renames (its temporary could be this one).
     const CommitLock lock(io, leftover.image_id);
-    {
-      librbd::RBD rbd;
-      librbd::Image image;
-      const int r = rbd.open_read_only(io, image, leftover.name.c_str(), nullptr);
-      if (r == -ENOENT) return;
-      check(r, "Failed to open RBD image " + leftover.name);
-      std::list<librbd::image_watcher_t> watchers;
-      check(image.list_watchers(watchers), "Failed to list the clients of " + leftover.name);
-      std::string mark;
-      image.metadata_get(std::string(kAddingMetadataKey), &mark);
+    const auto id = read_image_id(io, leftover.name);
+    if (!id) return;
+    try {
+      const std::vector<std::string> watchers = read_watchers(io, *id);
+      const std::string mark = read_metadata(io, *id, std::string(kAddingMetadataKey)).value_or("");
       if (!watchers.empty()) {
         if (writer_state(mark) != WriterState::kDead) {
           throw Error(ErrorKind::kInUseByStore,
-                      "RBD image " + leftover.name + " is still open by " + watchers.front().addr +
+                      "RBD image " + leftover.name + " is still open by " + watchers.front() +
                           ", whose process this host cannot tell dead (" +
                           (mark.empty() ? "no mark" : mark) + "): try again later");
         }
-        for (const auto& watcher : watchers) cluster->blocklist(watcher.addr);
+        for (const auto& watcher : watchers) cluster->blocklist(watcher);
       }
+    } catch (const Error& e) {
+      if (!e.is(ErrorKind::kNotFound)) throw;
+      return;  // removed meanwhile
     }
     const int r = remove_image_and_snapshots(io, leftover.name);
     if (r < 0 && r != -ENOENT) throw rbd_error(r, "Failed to remove RBD image " + leftover.name);
@@ -179,14 +176,8 @@ class RbdStore final : public Store {
     const PipelineOptions& memory = pipeline_options();
     target.max_in_flight = std::max<std::size_t>(
         1, std::min<std::uint64_t>(memory.buffer_count, memory.part_memory() / memory.buffer_size));
-    {
-      librbd::RBD rbd;
-      librbd::Image existing;
-      const int r = rbd.open_read_only(target.cluster->pool(target.pool), existing,
-                                       target.image.c_str(), nullptr);
-      if (r == 0)
-        throw Error(ErrorKind::kDuplicate, "RBD image " + target.image + " already exists");
-      if (r != -ENOENT) check(r, "Failed to look for RBD image " + target.image);
+    if (read_image_id(target.cluster->pool(target.pool), target.image)) {
+      throw Error(ErrorKind::kDuplicate, "RBD image " + target.image + " already exists");
     }
     return make_rbd_writer(std::move(target));
   }
@@ -228,6 +219,8 @@ class RbdStore final : public Store {
   // exists.
   static bool refuse_busy_or_snapshotted(librados::IoCtx& io, const RbdLocation& loc) {
     const std::string& name = loc.image();
+    // A missing image is NotFound without a failed open (see rbd_header.h).
+    if (!read_image_id(io, name)) throw image_not_found(name);
     librbd::RBD rbd;
     librbd::Image image;  // read-only: it adds no watcher of its own
     const int r = rbd.open_read_only(io, image, name.c_str(), nullptr);

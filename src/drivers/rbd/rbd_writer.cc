@@ -17,6 +17,7 @@
 #include "core/hex.h"
 #include "core/log.h"
 #include "drivers/rbd/rbd_errors.h"
+#include "drivers/rbd/rbd_header.h"
 #include "drivers/rbd/rbd_location.h"
 
 namespace glance_store::rbd {
@@ -103,10 +104,11 @@ class RbdWriter final : public ImageWriter {
     rename_into_place();
     done_ = true;
     // The mark goes last: until the rename, the image is an add in progress for a cleanup.
-    librbd::RBD rbd;
-    librbd::Image committed;
-    if (rbd.open(*io_, committed, target_.image.c_str()) == 0) {
-      committed.metadata_remove(std::string(kAddingMetadataKey));
+    try {
+      remove_metadata(*io_, own_id_, std::string(kAddingMetadataKey));
+    } catch (const Error& e) {
+      // Harmless: the image is stored and named, and cleanups look only at temporary names.
+      internal::logger()->warn("RBD image {} keeps its add's mark: {}", target_.image, e.message());
     }
     const RbdLocation location(target_.cluster->fsid(), target_.pool, target_.image, snap);
     return {location.uri(), nlohmann::json::object()};
@@ -125,7 +127,7 @@ class RbdWriter final : public ImageWriter {
     // A commit that failed after its rename was applied: the id names our image.
     if (!own_id_.empty()) {
       try {
-        if (id_of_image(*io_, target_.image) == own_id_) remove_quietly(*io_, target_.image);
+        if (read_image_id(*io_, target_.image) == own_id_) remove_quietly(*io_, target_.image);
       } catch (const Error& e) {
         internal::logger()->error("RBD image {} may hold the failed add's data: {}", target_.image,
                                   e.message());
@@ -149,13 +151,13 @@ class RbdWriter final : public ImageWriter {
   // since it may have been applied and then failed to say so.
   void rename_into_place() {
     CommitLock lock(*io_, target_.image);
-    if (id_of_image(*io_, target_.image)) throw duplicate_error(target_.image);
+    if (read_image_id(*io_, target_.image)) throw duplicate_error(target_.image);
     librbd::RBD rbd;
     const int r = rbd.rename(*io_, temp_name_.c_str(), target_.image.c_str());
     std::optional<std::string> named;
     for (int attempt = 0;; ++attempt) {
       try {
-        named = id_of_image(*io_, target_.image);
+        named = read_image_id(*io_, target_.image);
         break;
       } catch (const Error&) {
         if (attempt == 2) throw;  // unknown: abort() looks again
@@ -268,17 +270,6 @@ WriterState writer_state(std::string_view mark) {
   const std::string now = mark_field(process_identity(static_cast<pid_t>(pid)), "start");
   if (now.empty()) return WriterState::kUnknown;
   return now == mark_field(mark, "start") ? WriterState::kAlive : WriterState::kDead;
-}
-
-std::optional<std::string> id_of_image(librados::IoCtx& io, const std::string& name) {
-  librbd::RBD rbd;
-  librbd::Image image;
-  const int r = rbd.open_read_only(io, image, name.c_str(), nullptr);
-  if (r == -ENOENT) return std::nullopt;
-  check(r, "Failed to open RBD image " + name);
-  std::string id;
-  check(image.get_id(&id), "Failed to read the id of RBD image " + name);
-  return id;
 }
 
 CommitLock::CommitLock(librados::IoCtx& io, std::string_view image)

@@ -36,9 +36,6 @@ enum class WriterState { kAlive, kDead, kUnknown };
 /// mark).
 WriterState writer_state(std::string_view mark);
 
-/// librbd's id of the image `name` names, or nullopt when no image has that name.
-std::optional<std::string> id_of_image(librados::IoCtx& io, const std::string& name);
-
 /// The exclusive RADOS lock on an id's commit object, taken by an add's rename and by a cleanup
 /// removing a temporary of that id: they never run at once. Waits for it (up to 60 s; a holder
 /// that died frees it after 30 s). The object is removed with the lock.

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "common/server_test_util.h"
+#include "drivers/rbd/rbd_header.h"
+#include "glance_store/error.h"
 
 namespace glance_store::rbd::testing {
 
@@ -93,13 +95,12 @@ class CephAdmin {
   /// Removes `name` and its snapshots, whatever they are (test clean-up); not an image that a
   /// client (dead or alive) still has open: librbd would wait for its watch to time out.
   void remove_all(const std::string& name) {
-    {
-      librbd::Image handle;
-      std::list<librbd::image_watcher_t> watchers;
-      if (rbd_.open_read_only(io_, handle, name.c_str(), nullptr) == 0 &&
-          handle.list_watchers(watchers) == 0 && !watchers.empty()) {
-        return;
-      }
+    try {  // asked of the header, as the store does (see rbd_header.h)
+      const auto id = read_image_id(io_, name);
+      if (!id) return;
+      if (!read_watchers(io_, *id).empty()) return;
+    } catch (const Error&) {
+      return;
     }
     {
       librbd::Image handle;
