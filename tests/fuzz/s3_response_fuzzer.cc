@@ -1,10 +1,13 @@
-// libFuzzer target: the input is the body of an S3 error answer (its first byte picks the
-// status). Parsing it, wording it and judging whether it is worth a retry must never crash, and
-// the kind it maps to must be one an S3 failure can have.
+// libFuzzer target: the input is the body of an S3 answer (its first byte picks the status),
+// read as an error, as the answers of a multipart upload's start and completion, and as a page
+// of the multipart upload listing a cleanup walks. Parsing it, wording it and judging whether it
+// is worth a retry must never crash, the kind it maps to must be one an S3 failure can have, and
+// a listing accepted must hold what the cleanup relies on.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "drivers/s3/s3_answers.h"
 #include "drivers/s3/s3_errors.h"
 #include "fuzz_check.h"
 #include "net/http.h"
@@ -36,5 +39,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool again = gs::s3::transient(response).has_value();
   if (status >= 500 || status == 429) require(again);
   if (status != 400 && status < 429) require(!again);
+
+  (void)gs::s3::parse_upload_id(response.body);
+  (void)gs::s3::parse_completed_etag(response.body);
+  if (const auto listing = gs::s3::parse_upload_listing(response.body)) {
+    for (const auto& upload : listing->uploads) {
+      require(!upload.key.empty() && !upload.upload_id.empty());
+    }
+    // A page that goes on always says where: its markers or its last upload's.
+    if (!listing->uploads.empty()) require(!listing->next_key_marker.empty());
+  }
   return 0;
 }

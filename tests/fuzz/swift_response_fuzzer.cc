@@ -1,7 +1,7 @@
-// libFuzzer target: the input is a Swift container listing page, a Keystone catalog, or an
-// X-Object-Manifest value (all three are tried on every input). Each parser must refuse what is
-// malformed with a typed Error or nullopt — never crash, never throw anything else — and what it
-// accepts must hold what its callers rely on.
+// libFuzzer target: the input is a Swift container listing page, a Keystone token answer and
+// its catalog, or an X-Object-Manifest value (all are tried on every input). Each parser must
+// refuse what is malformed with a typed Error or nullopt — never crash, never throw anything else —
+// and what it accepts must hold what its callers rely on.
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -28,6 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const gs::Error& e) {
     require(e.kind() == gs::ErrorKind::kBackendException);
+  }
+  if (const auto answer = gs::swift::parse_keystone_answer("subject", text)) {
+    require(answer->token.value == "subject" && answer->token.storage_url.empty());
+    (void)gs::swift::find_endpoint(answer->catalog, {});
   }
   const auto catalog = nlohmann::json::parse(text, nullptr, false);
   if (!catalog.is_discarded()) {

@@ -4,12 +4,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <pugixml.hpp>
 
 #include "core/log.h"
-#include "core/timestamp.h"
 #include "core/url.h"
 #include "drivers/s3/s3.h"
+#include "drivers/s3/s3_answers.h"
 #include "drivers/s3/s3_client.h"
 #include "drivers/s3/s3_location.h"
 #include "drivers/s3/s3_options.h"
@@ -69,38 +68,25 @@ class S3Store final : public Store {
       const S3Failure failure = parse_failure(response);
       if (response.status == 404) return {};  // no bucket, so no upload
       if (response.status != 200 || !failure.code.empty()) throw failure_error(what, failure);
-      pugi::xml_document doc;
-      const auto root = doc.load_buffer(response.body.data(), response.body.size())
-                            ? doc.child("ListMultipartUploadsResult")
-                            : pugi::xml_node();
-      if (!root) {
-        throw Error(ErrorKind::kBackendException, what + ": the answer is not a listing");
+      const auto listing = parse_upload_listing(response.body);
+      if (!listing) {
+        throw Error(ErrorKind::kBackendException,
+                    what +
+                        ": the answer is not a listing, or an upload in it has no key, "
+                        "upload id or start time");
       }
-      std::string last_key;
-      std::string last_upload_id;
-      for (const auto upload : root.children("Upload")) {
+      for (const auto& upload : listing->uploads) {
         Leftover leftover;
         leftover.kind = "multipart upload";
-        leftover.name = upload.child_value("Key");
-        leftover.image_id = leftover.name;
-        leftover.detail = upload.child_value("UploadId");
-        const auto initiated = internal::parse_utc_timestamp(upload.child_value("Initiated"));
-        if (leftover.name.empty() || leftover.detail.empty() || !initiated) {
-          throw Error(ErrorKind::kBackendException,
-                      what + ": an upload has no key, upload id or start time");
-        }
-        last_key = leftover.name;
-        last_upload_id = leftover.detail;
-        leftover.age_seconds = std::max<std::int64_t>(0, now - *initiated);
+        leftover.name = upload.key;
+        leftover.image_id = upload.key;
+        leftover.detail = upload.upload_id;
+        leftover.age_seconds = std::max<std::int64_t>(0, now - upload.initiated);
         if (leftover.age_seconds >= min_age_seconds) out.push_back(std::move(leftover));
       }
-      if (std::string_view(root.child_value("IsTruncated")) != "true") return out;
-      std::string next_key = root.child_value("NextKeyMarker");
-      std::string next_upload_id = root.child_value("NextUploadIdMarker");
-      if (next_key.empty()) {
-        next_key = last_key;
-        next_upload_id = last_upload_id;
-      }
+      if (!listing->truncated) return out;
+      std::string next_key = listing->next_key_marker;
+      std::string next_upload_id = listing->next_upload_id_marker;
       if (next_key.empty() || (next_key == key_marker && next_upload_id == upload_id_marker)) {
         throw Error(ErrorKind::kBackendException,
                     what + ": a truncated listing gives no marker to go on from");

@@ -7,13 +7,13 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
-#include <pugixml.hpp>
 #include <thread>
 #include <vector>
 
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/part_uploader.h"
+#include "drivers/s3/s3_answers.h"
 #include "net/transfer.h"
 
 namespace glance_store::s3 {
@@ -249,9 +249,7 @@ class MultipartWriter final : public ImageWriter {
     if (response.status != 200) {
       throw failure_error(target_, response, "starting a multipart upload");
     }
-    pugi::xml_document doc;
-    doc.load_buffer(response.body.data(), response.body.size());
-    upload_id_ = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
+    upload_id_ = parse_upload_id(response.body);
     if (upload_id_.empty()) {
       throw Error(ErrorKind::kBackendException,
                   add_failed(target_) + ": the server returned no UploadId");
@@ -319,9 +317,7 @@ class MultipartWriter final : public ImageWriter {
     if (!maybe_completed && (response.status != 200 || !failure.code.empty())) {
       throw failure_error(target_, response, "completing the upload");
     }
-    pugi::xml_document doc;
-    doc.load_buffer(response.body.data(), response.body.size());
-    const std::string etag = doc.child("CompleteMultipartUploadResult").child_value("ETag");
+    const std::string etag = parse_completed_etag(response.body);
     upload_id_.clear();  // complete: nothing to abort any more
     // Some servers (RGW 16.2) leave the ETag out of the response: then only the object tells,
     // and one with another ETag there is another add's (confirm_stored), not ours corrupted.

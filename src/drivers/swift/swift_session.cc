@@ -76,12 +76,6 @@ nlohmann::json domain(const std::optional<std::string>& id,
   return {{"id", "default"}};
 }
 
-// A v3 token and the catalog that came with it.
-struct KeystoneAnswer {
-  Token token;
-  nlohmann::json catalog;
-};
-
 KeystoneAnswer keystone_auth(net::HttpClient& http, const Credentials& c) {
   nlohmann::json auth;
   if (c.application_credential_id && c.application_credential_secret) {
@@ -120,21 +114,12 @@ KeystoneAnswer keystone_auth(net::HttpClient& http, const Credentials& c) {
     throw auth_failure(c, response.status, response.body);
   }
   const std::string* token = response.header("x-subject-token");
-  const auto json = nlohmann::json::parse(response.body, nullptr, false);
-  if (token == nullptr || json.is_discarded() || !json.contains("token") ||
-      !json["token"].is_object()) {
+  auto answer = token ? parse_keystone_answer(*token, response.body) : std::nullopt;
+  if (!answer) {
     throw Error(ErrorKind::kBackendException,
                 "Keystone at " + c.auth_url + " returned no usable token");
   }
-  const nlohmann::json& body_token = json["token"];
-  Token out{*token, "", std::nullopt};
-  if (body_token.contains("expires_at") && body_token["expires_at"].is_string()) {
-    out.expires_at = parse_iso8601(body_token["expires_at"].get<std::string>());
-  }
-  if (body_token.contains("user") && body_token["user"].is_object()) {
-    out.user_id = string_field(body_token["user"], "id");
-  }
-  return {out, body_token.value("catalog", nlohmann::json::array())};
+  return std::move(*answer);
 }
 
 Token authenticate_v3(net::HttpClient& http, const Credentials& c, const EndpointChoice& choice) {
@@ -155,6 +140,25 @@ Token authenticate_v3(net::HttpClient& http, const Credentials& c, const Endpoin
 }
 
 }  // namespace
+
+std::optional<KeystoneAnswer> parse_keystone_answer(std::string subject_token,
+                                                    std::string_view body) {
+  const auto json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("token") ||
+      !json["token"].is_object()) {
+    return std::nullopt;
+  }
+  const nlohmann::json& body_token = json["token"];
+  KeystoneAnswer out{{std::move(subject_token), "", std::nullopt}, nlohmann::json::array()};
+  if (const auto it = body_token.find("expires_at"); it != body_token.end() && it->is_string()) {
+    out.token.expires_at = parse_iso8601(it->get<std::string>());
+  }
+  if (const auto it = body_token.find("user"); it != body_token.end() && it->is_object()) {
+    out.token.user_id = string_field(*it, "id");
+  }
+  if (const auto it = body_token.find("catalog"); it != body_token.end()) out.catalog = *it;
+  return out;
+}
 
 Token keystone_token(net::HttpClient& http, const Credentials& credentials) {
   return keystone_auth(http, credentials).token;

@@ -53,6 +53,17 @@ struct Token {
   std::string user_id = {};  ///< Keystone's id of the user (v3 only)
 };
 
+/// A Keystone v3 token and the catalog that came with it.
+struct KeystoneAnswer {
+  Token token;  ///< its storage_url is not set: the catalog or an override gives it
+  nlohmann::json catalog;
+};
+
+/// The answer to a v3 token request: `subject_token` is its X-Subject-Token header; the body
+/// gives the expiry, the user and the catalog. nullopt when the body holds no token object.
+std::optional<KeystoneAnswer> parse_keystone_answer(std::string subject_token,
+                                                    std::string_view body);
+
 /// The object-store URL in a Keystone catalog (v3 or v2 form), or nullopt.
 std::optional<std::string> find_endpoint(const nlohmann::json& catalog,
                                          const EndpointChoice& choice);

@@ -14,10 +14,10 @@ namespace {
 using test_common::CatchError;
 
 TEST(ListingTest, EntriesKeepTheirNameSizeHashAndTime) {
-  const auto page = parse_listing(
-      R"([{"name":"a/1","bytes":5,"hash":"x","last_modified":"2026-12-02T05:00:00"},)"
-      R"({"name":"a/2","bytes":0}])",
-      "Listing c/a*");
+  const auto page =
+      parse_listing(R"([{"name":"a/1","bytes":5,"hash":"x","last_modified":"2026-12-02T05:00:00"},)"
+                    R"({"name":"a/2","bytes":0}])",
+                    "Listing c/a*");
   ASSERT_EQ(page.size(), 2U);
   EXPECT_EQ(page[0].name, "a/1");
   EXPECT_EQ(page[0].bytes, 5U);
@@ -54,11 +54,40 @@ TEST(ListingTest, CatalogMembersOfOtherTypesAreNoEndpoint) {
     });
   }
   // A well-formed endpoint next to malformed ones is still found.
-  EXPECT_EQ(find_endpoint(nlohmann::json::parse(
-                              R"([{"type":"object-store","endpoints":[{"publicURL":7},)"
-                              R"({"interface":"public","url":"http://ok"}]}])"),
-                          {}),
-            "http://ok");
+  EXPECT_EQ(
+      find_endpoint(nlohmann::json::parse(R"([{"type":"object-store","endpoints":[{"publicURL":7},)"
+                                          R"({"interface":"public","url":"http://ok"}]}])"),
+                    {}),
+      "http://ok");
+}
+
+}  // namespace
+}  // namespace glance_store::swift
+
+namespace glance_store::swift {
+namespace {
+
+TEST(KeystoneAnswerTest, TokenExpiryUserAndCatalogComeFromTheBody) {
+  const auto answer = parse_keystone_answer(
+      "tok", R"({"token":{"expires_at":"2026-12-01T12:00:00.000000Z","user":{"id":"u1"},)"
+             R"("catalog":[{"type":"object-store","endpoints":[]}]}})");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->token.value, "tok");
+  ASSERT_TRUE(answer->token.expires_at);
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*answer->token.expires_at), 1796126400);
+  EXPECT_EQ(answer->token.user_id, "u1");
+  EXPECT_EQ(answer->catalog.size(), 1U);
+}
+
+TEST(KeystoneAnswerTest, MembersOfOtherTypesAreLeftOutAndABodyWithoutATokenIsRefused) {
+  const auto answer = parse_keystone_answer("tok", R"({"token":{"expires_at":5,"user":"u1"}})");
+  ASSERT_TRUE(answer);
+  EXPECT_FALSE(answer->token.expires_at);
+  EXPECT_EQ(answer->token.user_id, "");
+  EXPECT_TRUE(answer->catalog.empty());
+  for (const char* body : {"", "[]", "{}", R"({"token":[]})", R"({"token":"x"})", "{\"token\":"}) {
+    EXPECT_FALSE(parse_keystone_answer("tok", body)) << body;
+  }
 }
 
 }  // namespace
