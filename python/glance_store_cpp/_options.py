@@ -97,6 +97,12 @@ SWIFT = [
                     '(glance_store_cpp).'),
 ]
 
+HTTP = [
+    cfg.IntOpt('http_store_timeout', default=60, min=1,
+               help='Seconds an HTTP read may go without moving a byte '
+                    '(glance_store_cpp).'),
+]
+
 RBD = [
     cfg.IntOpt('rbd_store_read_concurrency', default=8, min=1, max=64,
                help='Reads in flight during a get from RBD '

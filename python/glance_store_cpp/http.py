@@ -12,4 +12,4 @@ class Store(_driver.Store):
     NATIVE_TYPE = 'http'
     ENTRY_POINT = 'cpp_http'
     STOCK_SCHEMES = ('http', 'https')
-    OPTIONS = _options.merge(stock._HTTP_OPTS, _options.COMMON)
+    OPTIONS = _options.merge(stock._HTTP_OPTS, _options.COMMON + _options.HTTP)

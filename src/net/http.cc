@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <exception>
 
@@ -97,6 +98,13 @@ struct HttpClient::Handle {
   const BodySource* body_source = nullptr;
   std::exception_ptr body_error;
 
+  // The stall clock: when a byte last moved either way (or the transfer last waited on us
+  // rather than on the server), and how many had moved then.
+  std::chrono::steady_clock::duration stall_limit{};
+  std::chrono::steady_clock::time_point last_moved;
+  curl_off_t moved = 0;
+  bool stalled = false;
+
   // Response.
   Headers headers;
   std::string* sink = nullptr;                 // where the body goes (perform) …
@@ -122,9 +130,17 @@ struct HttpClient::Handle {
     sink = nullptr;
     stream = nullptr;
     error_text[0] = '\0';
+    moved = 0;
+    stalled = false;
+    last_moved = std::chrono::steady_clock::now();
   }
 
   TransportError failure(CURLcode code) const {
+    if (stalled) {
+      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(stall_limit).count();
+      return {"Timeout was reached: no byte moved for " + std::to_string(seconds) + " s", true,
+              false};
+    }
     std::string what = curl_easy_strerror(code);
     if (error_text[0] != '\0') what += ": " + std::string(error_text);
     return {what, retryable(code), tls_failure(code)};
@@ -148,7 +164,9 @@ struct HttpClient::Handle {
     const std::size_t capacity = size * count;
     if (h->body_source != nullptr) {
       try {
-        return (*h->body_source)({reinterpret_cast<std::byte*>(out), capacity});
+        const std::size_t n = (*h->body_source)({reinterpret_cast<std::byte*>(out), capacity});
+        h->waited_on_us();
+        return n;
       } catch (...) {
         h->body_error = std::current_exception();
         return CURL_READFUNC_ABORT;
@@ -159,6 +177,26 @@ struct HttpClient::Handle {
     h->body_offset += n;
     return n;
   }
+
+  // libcurl's own low-speed check averages over several seconds, so a stall after a fast start
+  // would be noticed long after the timeout: the clock here runs from the last byte moved.
+  static int on_progress(void* self, curl_off_t, curl_off_t downloaded, curl_off_t,
+                         curl_off_t uploaded) {
+    auto* h = static_cast<Handle*>(self);
+    const auto now = std::chrono::steady_clock::now();
+    if (downloaded + uploaded != h->moved) {
+      h->moved = downloaded + uploaded;
+      h->last_moved = now;
+    } else if (now - h->last_moved > h->stall_limit) {
+      h->stalled = true;
+      return 1;  // CURLE_ABORTED_BY_CALLBACK
+    }
+    return 0;
+  }
+
+  // The stall clock stops while the transfer waits on us (our reader away, our body source
+  // producing): it counts only the server's silence.
+  void waited_on_us() { last_moved = std::chrono::steady_clock::now(); }
 
   static int on_seek(void* self, curl_off_t offset, int origin) {
     // Memory bodies can be sent again (after a redirect or an auth retry); streams cannot.
@@ -185,6 +223,7 @@ struct ResponseStream::Transfer {
   std::size_t direct_filled = 0;
   bool paused = false;
   bool done = false;
+  std::chrono::steady_clock::time_point last_pump = std::chrono::steady_clock::now();
   CURLcode result = CURLE_OK;
   // libcurl delivers at most its buffer size per call; above this, the transfer waits.
   static constexpr std::size_t kHighWater = std::size_t{1} << 20;
@@ -291,8 +330,10 @@ void HttpClient::prepare(Handle& h, const Request& request) {
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, h.error_text);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_s);
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_s);
+  h.stall_limit = std::chrono::seconds(options_.stall_timeout_s);
+  curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &Handle::on_progress);
+  curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &h);
   curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 512L * 1024);
   curl_easy_setopt(easy, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
@@ -380,10 +421,13 @@ std::unique_ptr<ResponseStream> HttpClient::open(const Request& request) {
   // Until the first body bytes (or the end): the status and headers are then known.
   while (stream->transfer_->available() == 0 && !stream->transfer_->done) stream->pump();
   auto& t = *stream->transfer_;
-  if (t.done && t.result != CURLE_OK && t.available() == 0) {
+  curl_easy_getinfo(stream->handle_->easy, CURLINFO_RESPONSE_CODE, &stream->status_);
+  // Broken before an answer came: no stream. Broken after the head, before the first body
+  // byte: the stream, whose first read throws, as for a body broken later (readers resume both
+  // alike).
+  if (t.done && t.result != CURLE_OK && t.available() == 0 && stream->status_ == 0) {
     throw stream->handle_->failure(t.result);
   }
-  curl_easy_getinfo(stream->handle_->easy, CURLINFO_RESPONSE_CODE, &stream->status_);
   stream->headers_ = stream->handle_->headers;
   return stream;
 }
@@ -401,6 +445,13 @@ ResponseStream::~ResponseStream() {
 
 void ResponseStream::pump() {
   auto& t = *transfer_;
+  // Paused, or not pumped for a while: the transfer waited on our reader, not on the server.
+  const auto now = std::chrono::steady_clock::now();
+  if (t.paused || now - t.last_pump > std::chrono::milliseconds(100)) handle_->waited_on_us();
+  struct Stamp {
+    Transfer& t;
+    ~Stamp() { t.last_pump = std::chrono::steady_clock::now(); }
+  } stamp{t};
   if (t.paused) {
     t.paused = false;
     curl_easy_pause(handle_->easy, CURLPAUSE_CONT);  // may deliver data right away

@@ -1,5 +1,7 @@
 #include "drivers/http/http_options.h"
 
+#include <algorithm>
+
 #include "core/url.h"
 #include "glance_store/error.h"
 #include "glance_store/location.h"
@@ -37,6 +39,7 @@ HttpStoreOptions HttpStoreOptions::read(const OptionReader& reader) {
   options.ca_file = reader.get_path("https_ca_certificates_file");
   options.insecure = reader.get_bool("https_insecure", true);
   options.proxies = read_proxies(reader);
+  options.timeout = static_cast<long>(reader.get_int("http_store_timeout", 60, 1));
   return options;
 }
 
@@ -47,6 +50,8 @@ Clients make_clients(const HttpStoreOptions& options) {
     // A CA file is the trust store whatever https_insecure says.
     client_options.ca_file = options.ca_file.value_or("");
     client_options.verify_tls = options.ca_file.has_value() || !options.insecure;
+    client_options.stall_timeout_s = options.timeout;
+    client_options.connect_timeout_s = std::min(options.timeout, 30L);
     if (auto it = options.proxies.find(scheme); it != options.proxies.end()) {
       client_options.proxy = it->second;
     } else if (auto all = options.proxies.find("all"); all != options.proxies.end()) {

@@ -16,6 +16,8 @@ struct HttpStoreOptions {
   bool insecure = true;                ///< https_insecure
   /// http_proxy_information: a proxy URL by the scheme of the requested URL ("all": any).
   std::map<std::string, std::string> proxies;
+  /// http_store_timeout (ours): seconds a request may go without moving a byte.
+  long timeout = 60;
 
   /// Reads them; a malformed value is InvalidOptionValue naming the option.
   static HttpStoreOptions read(const OptionReader& reader);

@@ -38,7 +38,10 @@ Error failure_error(std::string_view what, const S3Failure& failure) {
 std::optional<std::string> transient(const net::Response& response) {
   if (response.status >= 500 || response.status == 429 || response.status == 400) {
     const S3Failure failure = parse_failure(response);
-    if (response.status != 400 || failure.code == "RequestTimeout" || failure.code == "SlowDown") {
+    // BadDigest: the part's bytes changed on the way (its Content-MD5 is of the bytes held, which
+    // every attempt sends again).
+    if (response.status != 400 || failure.code == "RequestTimeout" || failure.code == "SlowDown" ||
+        failure.code == "BadDigest") {
       return "the server answered " + failure.describe();
     }
   }

@@ -41,7 +41,8 @@ inline S3Failure parse_failure(const net::Response& response) {
 /// `what: <failure>` as an Error: a refusal's kind for a 401/403, else BackendException.
 Error failure_error(std::string_view what, const S3Failure& failure);
 
-/// Why an answer is worth sending again (5xx, 429, SlowDown, RequestTimeout), or nullopt.
+/// Why an answer is worth sending again (5xx, 429, SlowDown, RequestTimeout, and BadDigest: the
+/// bytes of a part, held whole, changed on the way), or nullopt.
 std::optional<std::string> transient(const net::Response& response);
 /// As above for an answer whose body is not read (SlowDown is a 503).
 std::optional<std::string> transient(const net::ResponseStream& stream);

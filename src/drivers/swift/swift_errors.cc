@@ -42,9 +42,12 @@ Error keystone_error(std::string_view what, const net::Response& response) {
           std::string(what) + ": " + describe_failure(response.status, response.body)};
 }
 
-std::optional<std::string> transient(long status) {
+std::optional<std::string> transient(long status, bool body_resendable) {
   if (status >= 500 || status == 429 || status == 408) {
     return "Swift answered HTTP " + std::to_string(status);
+  }
+  if (status == 422 && body_resendable) {
+    return "Swift received other bytes than were sent (HTTP 422)";
   }
   return std::nullopt;
 }

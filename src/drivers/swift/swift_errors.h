@@ -34,7 +34,8 @@ ErrorKind auth_failure_kind(long status);
 /// 403, else BackendException.
 Error keystone_error(std::string_view what, const net::Response& response);
 
-/// Why an answer is worth sending again (5xx, 429, 408), or nullopt.
-std::optional<std::string> transient(long status);
+/// Why an answer is worth sending again (5xx, 429, 408; 422, Swift finding another md5 than the
+/// request's ETag, when the body can be sent again from its first byte), or nullopt.
+std::optional<std::string> transient(long status, bool body_resendable = false);
 
 }  // namespace glance_store::swift

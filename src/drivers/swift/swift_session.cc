@@ -349,9 +349,11 @@ auto Session::with_retries(const SwiftRequest& request, std::string_view what, S
     }
     return response;
   };
+  // Memory bodies and body factories start from their first byte at every attempt.
+  const bool resendable = !request.body.empty() || request.body_stream != nullptr;
   try {
-    return net::with_retries(max_retries_, what, attempt, [](const auto& response) {
-      return transient(net::status_of(response));
+    return net::with_retries(max_retries_, what, attempt, [resendable](const auto& response) {
+      return transient(net::status_of(response), resendable);
     });
   } catch (const net::TransportError& e) {
     throw net::transport_error(what, e);

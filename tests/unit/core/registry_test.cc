@@ -314,6 +314,7 @@ std::vector<MalformedCase> malformed_cases(const std::string& dir, const std::st
       {ref_file("syntax.conf", "[ref1]\nauth_address\n"), gs + "swift_store_config_file"},
       // HTTP.
       {http("https_insecure = maybe\n"), gs + "https_insecure"},
+      {http("http_store_timeout = 0\n"), gs + "http_store_timeout"},
       {http("https_ca_certificates_file = /" + long_component + "\n"),
        gs + "https_ca_certificates_file"},
       {http("http_proxy_information = http\n"), gs + "http_proxy_information"},
