@@ -49,8 +49,10 @@ class Backend {
   /// The server the fault proxy goes in front of ("" when the store has no network between it
   /// and its data: the filesystem, and RBD whose librados does not go through a proxy).
   virtual std::string fault_upstream() const { return ""; }
-  /// A registry whose requests go to `base` (the fault proxy) instead of the server.
-  virtual std::unique_ptr<StoreRegistry> registry_via(const std::string& base);
+  /// A registry whose requests go to `base` (the fault proxy) instead of the server, with
+  /// `extra` configuration lines (e.g. shorter timeouts).
+  virtual std::unique_ptr<StoreRegistry> registry_via(const std::string& base,
+                                                      const std::string& extra);
   /// Places `data` under `id` so that `via` (from registry_via(base)) reads it through `base`.
   virtual std::string place_via(StoreRegistry& via, const std::string& base, const std::string& id,
                                 const std::string& data);
@@ -76,6 +78,8 @@ std::vector<BackendKind> writable_backends();
 /// Those with a network between the store and its data that the fault proxy can cut: s3api,
 /// rgw, swift_tempauth, http.
 std::vector<BackendKind> fault_backends();
+/// Those of them that take adds: s3api, rgw, swift_tempauth.
+std::vector<BackendKind> writable_fault_backends();
 
 /// The fixture of every suite: a fresh Backend per test, and the images it placed removed
 /// afterwards, whatever the test did.

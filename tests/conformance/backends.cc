@@ -17,7 +17,7 @@ namespace glance_store::conformance {
 
 constexpr std::uint64_t kMiB = 1 << 20;
 
-std::unique_ptr<StoreRegistry> Backend::registry_via(const std::string&) {
+std::unique_ptr<StoreRegistry> Backend::registry_via(const std::string&, const std::string&) {
   ADD_FAILURE() << "this backend has no fault proxy";
   return nullptr;
 }
@@ -85,7 +85,7 @@ class S3Backend final : public WritableBackend {
   explicit S3Backend(const std::string& server_name)
       : server_(s3::testing::server_named(server_name)), raw_(server_) {
     EXPECT_FALSE(server_.endpoint.empty()) << server_name << " is not running";
-    registry_ = registry_via(server_.endpoint);
+    registry_ = registry_via(server_.endpoint, "");
   }
   std::uint64_t part_size() const override { return 5 * kMiB; }
   std::vector<std::string> leftovers(const std::string& id) override {
@@ -99,9 +99,10 @@ class S3Backend final : public WritableBackend {
     return out;
   }
   std::string fault_upstream() const override { return server_.endpoint; }
-  std::unique_ptr<StoreRegistry> registry_via(const std::string& base) override {
+  std::unique_ptr<StoreRegistry> registry_via(const std::string& base,
+                                              const std::string& extra) override {
     return legacy(
-        "s3", "s3_store_host = " + base + "\ns3_store_access_key = " + server_.access_key +
+        "s3", extra + "s3_store_host = " + base + "\ns3_store_access_key = " + server_.access_key +
                   "\ns3_store_secret_key = " + server_.secret_key +
                   "\ns3_store_region_name = " + server_.region + "\ns3_store_bucket = " + kBucket +
                   "\ns3_store_create_bucket_on_put = true\n"
@@ -165,10 +166,11 @@ class SwiftTempauthBackend final : public SwiftBackend {
   }
   std::string fault_upstream() const override { return url_; }
   // Auth and storage both through `base`.
-  std::unique_ptr<StoreRegistry> registry_via(const std::string& base) override {
+  std::unique_ptr<StoreRegistry> registry_via(const std::string& base,
+                                              const std::string& extra) override {
     return swift::testing::tempauth_registry(
         base + "/auth/v1.0", container_,
-        std::string(kSwiftSizes) + "swift_store_endpoint = " + base + "/v1/AUTH_test\n");
+        std::string(kSwiftSizes) + extra + "swift_store_endpoint = " + base + "/v1/AUTH_test\n");
   }
 
  private:
@@ -220,8 +222,9 @@ class HttpBackend final : public Backend {
   std::string location_of(const std::string& id) override { return url_ + "/images/" + id; }
   std::vector<std::string> leftovers(const std::string&) override { return {}; }
   std::string fault_upstream() const override { return url_; }
-  std::unique_ptr<StoreRegistry> registry_via(const std::string&) override {
-    return http::testing::http_registry();  // the location names the proxy
+  std::unique_ptr<StoreRegistry> registry_via(const std::string&,
+                                              const std::string& extra) override {
+    return http::testing::http_registry(extra);  // the location names the proxy
   }
   std::string place_via(StoreRegistry&, const std::string& base, const std::string& id,
                         const std::string& data) override {
@@ -292,6 +295,12 @@ std::vector<BackendKind> fault_backends() {
   return {kind<S3Backend>("s3api", std::string("s3api")),
           kind<S3Backend>("rgw", std::string("rgw")), kind<SwiftTempauthBackend>("swift_tempauth"),
           kind<HttpBackend>("http")};
+}
+
+std::vector<BackendKind> writable_fault_backends() {
+  std::vector<BackendKind> out = fault_backends();
+  out.pop_back();  // http
+  return out;
 }
 
 // --- The fixture.

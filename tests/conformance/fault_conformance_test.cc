@@ -19,7 +19,7 @@ class FaultConformance : public ConformanceTest {
   void SetUp() override {
     ConformanceTest::SetUp();
     proxy_ = std::make_unique<FaultProxy>(backend().fault_upstream());
-    via_ = backend().registry_via(proxy_->url());
+    via_ = backend().registry_via(proxy_->url(), "");
     ASSERT_TRUE(via_);
   }
   void TearDown() override {

@@ -15,9 +15,12 @@ namespace {
 using Clock = std::chrono::system_clock;
 
 // "2026-11-21T12:00:00.000000Z" → a time point; nullopt when it does not parse.
+// Years the clock cannot hold are nullopt too (system_clock counts nanoseconds in 64 bits, about
+// 1678 to 2262: a year 1013 overflowed it, as the Keystone answer fuzzer found).
 std::optional<Clock::time_point> parse_iso8601(const std::string& text) {
   std::tm tm{};
   if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return std::nullopt;
+  if (tm.tm_year < 0 || tm.tm_year > 300) return std::nullopt;  // years since 1900
   return Clock::from_time_t(timegm(&tm));
 }
 
