@@ -12,7 +12,7 @@
 
 #include "core/hex.h"
 #include "core/log.h"
-#include "core/part_uploader.h"
+#include "core/multipart_writer.h"
 #include "drivers/s3/s3_answers.h"
 #include "net/transfer.h"
 
@@ -191,76 +191,18 @@ struct UploadedPart {
   Md5 md5{};
 };
 
-class MultipartWriter final : public ImageWriter {
+// A multipart upload: begun with the first part, parts sent with their Content-MD5, completed
+// with the parts' ETags, aborted on any failure. An image smaller than one part is one PUT.
+class S3Multipart final : public internal::MultipartUpload {
  public:
-  MultipartWriter(UploadTarget target, MultipartPlan plan)
-      : target_(std::move(target)),
-        plan_(plan),
-        parts_(
-            plan_.parallel, [this](std::uint64_t index) { return part_size_at(plan_, index); },
-            [this](std::uint64_t index) { before_part(index); },
-            [this](std::uint64_t index, const internal::Part& part) { upload_part(index, part); }) {
-  }
+  S3Multipart(UploadTarget target, std::uint64_t max_parts)
+      : target_(std::move(target)), max_parts_(max_parts) {}
 
-  ~MultipartWriter() override { abort(); }
-
-  void write(const DataChunk& chunk) override { parts_.write(chunk); }
-
-  std::uint64_t held_bytes() const override { return plan_.held_bytes; }
-
-  Committed commit(std::uint64_t /*total_bytes*/, std::string_view md5_hex) override {
-    if (upload_id_.empty()) {
-      // Smaller than one part: a multipart upload would be one undersized part.
-      put_whole(target_, parts_.pending());
-      return {target_.location, nlohmann::json::object()};
-    }
-    parts_.finish();
-    refuse_if_stored(target_);
-    complete();
-    (void)md5_hex;  // the multipart ETag is checked against the parts' md5s instead
-    done_ = true;
-    return {target_.location, nlohmann::json::object()};
-  }
-
-  void abort() noexcept override {
-    if (done_) return;
-    done_ = true;
-    parts_.wait();
-    if (upload_id_.empty()) return;
-    Operation abort_upload{.method = "DELETE", .bucket = target_.bucket, .key = target_.key};
-    abort_upload.query = {{"uploadId", upload_id_}};
-    try {
-      const net::Response response = target_.client->send(target_.endpoint, abort_upload);
-      if (response.status != 204 && response.status != 200 && response.status != 404) {
-        internal::logger()->error("Could not abort the S3 multipart upload of {}: {}", target_.key,
-                                  parse_failure(response.status, response.body).describe());
-      }
-    } catch (const std::exception& e) {
-      internal::logger()->error("Could not abort the S3 multipart upload of {}: {}", target_.key,
-                                e.what());
-    }
-  }
-
- private:
-  void start_upload() {
-    Operation initiate{.method = "POST", .bucket = target_.bucket, .key = target_.key};
-    initiate.query = {{"uploads", ""}};
-    const net::Response response = send_or_throw(target_, initiate, "starting a multipart upload");
-    if (response.status != 200) {
-      throw failure_error(target_, response, "starting a multipart upload");
-    }
-    upload_id_ = parse_upload_id(response.body);
-    if (upload_id_.empty()) {
-      throw Error(ErrorKind::kBackendException,
-                  add_failed(target_) + ": the server returned no UploadId");
-    }
-  }
-
-  void before_part(std::uint64_t index) {
-    if (index + 1 > plan_.max_parts) {
+  void begin_part(std::uint64_t index) override {
+    if (index + 1 > max_parts_) {
       throw Error(ErrorKind::kInvalid,
                   add_failed(target_) + ": the image needs more than " +
-                      std::to_string(plan_.max_parts) +
+                      std::to_string(max_parts_) +
                       " parts, the server's limit (s3_store_max_upload_parts)");
     }
     if (upload_id_.empty()) start_upload();
@@ -268,7 +210,7 @@ class MultipartWriter final : public ImageWriter {
     if (uploaded_.size() <= index) uploaded_.resize(index + 1);
   }
 
-  void upload_part(std::uint64_t index, const internal::Part& part) {
+  void send_part(std::uint64_t index, const internal::Part& part) override {
     const Md5 digest = part.md5();
     Operation put{.method = "PUT", .bucket = target_.bucket, .key = target_.key};
     put.query = {{"partNumber", std::to_string(index + 1)}, {"uploadId", upload_id_}};
@@ -292,7 +234,15 @@ class MultipartWriter final : public ImageWriter {
     uploaded_[index] = {*etag, digest};
   }
 
-  void complete() {
+  // Smaller than one part: a multipart upload would be one undersized part.
+  std::optional<ImageWriter::Committed> complete_unsplit(const internal::Part* pending) override {
+    put_whole(target_, pending);
+    return ImageWriter::Committed{target_.location, nlohmann::json::object()};
+  }
+
+  // The multipart ETag is checked against the parts' md5s, not against the image's md5.
+  ImageWriter::Committed complete(std::uint64_t /*parts*/, std::string_view /*md5_hex*/) override {
+    refuse_if_stored(target_);
     std::string xml = "<CompleteMultipartUpload>";
     std::vector<unsigned char> all_md5s;
     for (std::size_t i = 0; i < uploaded_.size(); ++i) {
@@ -323,16 +273,55 @@ class MultipartWriter final : public ImageWriter {
     // and one with another ETag there is another add's (confirm_stored), not ours corrupted.
     check_etag(target_, etag, expected);
     confirm_stored(target_, expected, std::chrono::steady_clock::now() - started);
+    return {target_.location, nlohmann::json::object()};
+  }
+
+  void abandon(std::uint64_t /*parts*/) noexcept override {
+    if (upload_id_.empty()) return;  // never begun, or completed
+    Operation abort_upload{.method = "DELETE", .bucket = target_.bucket, .key = target_.key};
+    abort_upload.query = {{"uploadId", upload_id_}};
+    try {
+      const net::Response response = target_.client->send(target_.endpoint, abort_upload);
+      if (response.status != 204 && response.status != 200 && response.status != 404) {
+        internal::logger()->error("Could not abort the S3 multipart upload of {}: {}", target_.key,
+                                  parse_failure(response.status, response.body).describe());
+      }
+    } catch (const std::exception& e) {
+      internal::logger()->error("Could not abort the S3 multipart upload of {}: {}", target_.key,
+                                e.what());
+    }
+  }
+
+ private:
+  void start_upload() {
+    Operation initiate{.method = "POST", .bucket = target_.bucket, .key = target_.key};
+    initiate.query = {{"uploads", ""}};
+    const net::Response response = send_or_throw(target_, initiate, "starting a multipart upload");
+    if (response.status != 200) {
+      throw failure_error(target_, response, "starting a multipart upload");
+    }
+    upload_id_ = parse_upload_id(response.body);
+    if (upload_id_.empty()) {
+      throw Error(ErrorKind::kBackendException,
+                  add_failed(target_) + ": the server returned no UploadId");
+    }
   }
 
   UploadTarget target_;
-  MultipartPlan plan_;
+  std::uint64_t max_parts_;
   std::string upload_id_;
-  bool done_ = false;
   std::mutex mutex_;  // guards uploaded_
   std::vector<UploadedPart> uploaded_;
-  internal::PartUploader parts_;  // last: waits for its parts before the state they use goes
 };
+
+// Parts are held whole (their Content-MD5 goes before the body): the plan makes them fit.
+internal::MultipartLayout layout_of(const MultipartPlan& plan) {
+  return {
+      .part_size = [plan](std::uint64_t index) { return part_size_at(plan, index); },
+      .largest_part = plan.grows ? std::max(plan.part_size, plan.max_part_size) : plan.part_size,
+      .parallel = plan.parallel,
+      .memory = plan.memory};
+}
 
 }  // namespace
 
@@ -364,9 +353,8 @@ MultipartPlan plan_multipart(std::uint64_t size, std::uint64_t chunk_size, std::
                     std::to_string(plan.max_part_size) +
                     " bytes): raise add_memory_limit or s3_store_max_upload_parts");
   }
-  plan.held_bytes =
-      std::min(room, (plan.parallel + 1) *
-                         (std::max(plan.part_size, plan.grows ? plan.max_part_size : 0) + slack));
+  plan.memory = memory;
+  plan.held_bytes = internal::held_bytes_for(layout_of(plan));
   return plan;
 }
 
@@ -379,7 +367,8 @@ std::uint64_t part_size_at(const MultipartPlan& plan, std::uint64_t index) {
 }
 
 std::unique_ptr<ImageWriter> make_multipart_writer(UploadTarget target, MultipartPlan plan) {
-  return std::make_unique<MultipartWriter>(std::move(target), plan);
+  return internal::make_multipart_writer(
+      std::make_unique<S3Multipart>(std::move(target), plan.max_parts), layout_of(plan));
 }
 
 }  // namespace glance_store::s3

@@ -34,6 +34,7 @@ struct MultipartPlan {
   std::uint64_t max_part_size = std::uint64_t{5} << 30;
   /// The memory the parts keep at most: the parts uploading and the one being filled.
   std::uint64_t held_bytes = 0;
+  PipelineOptions memory = {};  ///< the add's memory limit
 };
 
 /// The plan for an image of `size` bytes (0: unknown), as glance_store sizes parts:

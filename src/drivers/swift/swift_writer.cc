@@ -12,10 +12,8 @@
 
 #include "core/hex.h"
 #include "core/log.h"
-#include "core/part_uploader.h"
-#include "core/thread_pool.h"
+#include "core/multipart_writer.h"
 #include "core/url.h"
-#include "glance_store/hashing.h"
 #include "net/transfer.h"
 
 namespace glance_store::swift {
@@ -179,63 +177,44 @@ class ObjectWriter final : public ImageWriter {
   net::StreamingUpload upload_;
 };
 
-// How a segmented add holds its segments until they are uploaded.
-enum class SegmentMode {
-  kChunks,    // the pipeline's chunks, several segments in parallel (they fit in memory)
-  kFiles,     // anonymous spool files (swift_buffer_on_upload), read again for each attempt
-  kStreamed,  // neither: one segment at a time, its body streamed from the pipeline
-};
-
-class SegmentedWriter final : public ImageWriter {
+// A segmented add: segments `<object>/<token>/00000001`, … each sent with its md5 (Swift
+// checks it), then the DLO manifest; on failure, the segments this add wrote go.
+class Segments final : public internal::MultipartUpload {
  public:
-  SegmentedWriter(UploadTarget target, SegmentPlan plan)
+  explicit Segments(UploadTarget target)
       : target_(std::move(target)),
-        plan_(std::move(plan)),
-        prefix_(target_.object + "/" + internal::random_token() + "/"),
-        mode_(plan_.spool_dir                              ? SegmentMode::kFiles
-              : plan_.memory.part_fits(plan_.segment_size) ? SegmentMode::kChunks
-                                                           : SegmentMode::kStreamed) {
-    if (mode_ != SegmentMode::kStreamed) {
-      segments_ = std::make_unique<internal::PartUploader>(
-          plan_.parallel, [this](std::uint64_t) { return plan_.segment_size; },
-          [](std::uint64_t) {},
-          [this](std::uint64_t index, const internal::Part& part) { put_segment(index, part); },
-          mode_ == SegmentMode::kFiles ? internal::file_parts(*plan_.spool_dir)
-                                       : internal::chunk_parts());
-    }
+        prefix_(target_.object + "/" + internal::random_token() + "/") {}
+
+  void begin_part(std::uint64_t /*index*/) override {}
+
+  void send_part(std::uint64_t index, const internal::Part& part) override {
+    const std::string name = segment_name(prefix_, index);
+    // A spooled part is read back for its md5 (from the page cache, in pieces) before the PUT.
+    const std::string md5 = to_hex(part.md5());
+    SwiftRequest put{.method = "PUT", .container = target_.container, .object = name};
+    put.headers.emplace_back("ETag", md5);  // Swift refuses (422) a body with another md5
+    // Each attempt (a retry after a 5xx or a cut) reads the part again from its first byte.
+    put.body_stream = [&part] { return net::BodySource(part.source()); };
+    put.body_size = part.size();
+    const net::Response response =
+        target_.session->call(put, "Failed to add object to Swift: segment " + name);
+    check_segment(name, response, md5);
   }
 
-  ~SegmentedWriter() override { abort(); }
-
-  void write(const DataChunk& chunk) override {
-    if (segments_) {
-      segments_->write(chunk);
-    } else {
-      stream(chunk);
-    }
+  // A segment too large for the add's memory goes as its bytes arrive, with Content-Length
+  // when its length is known, else chunked. Its md5 is only known at its end, so Swift's ETag
+  // is checked then.
+  std::unique_ptr<internal::StreamedPart> stream_part(
+      std::uint64_t index, std::optional<std::uint64_t> length) override {
+    std::string name = segment_name(prefix_, index);
+    const SwiftRequest put{.method = "PUT", .container = target_.container, .object = name};
+    return std::make_unique<StreamedSegment>(
+        std::move(name), std::make_unique<net::StreamingUpload>(
+                             target_.session->http(),
+                             target_.session->build(put, target_.session->token()), length));
   }
 
-  std::uint64_t held_bytes() const override {
-    const std::uint64_t slack = 2 * std::uint64_t{plan_.memory.buffer_size};
-    switch (mode_) {
-      case SegmentMode::kChunks:
-        return std::min(plan_.memory.part_memory(),
-                        (plan_.parallel + 1) * (plan_.segment_size + slack));
-      case SegmentMode::kStreamed:  // the request's queue and the segment's md5 lag a little
-        return std::min(plan_.memory.part_memory(), 4 * slack);
-      case SegmentMode::kFiles:
-        break;
-    }
-    return 0;
-  }
-
-  Committed commit(std::uint64_t /*total_bytes*/, std::string_view /*md5*/) override {
-    if (segments_) {
-      segments_->finish();
-    } else {
-      if (filling_) release_filled_segment();  // the last one, shorter
-      if (sending_) wait_for(*std::exchange(sending_, nullptr));
-    }
+  ImageWriter::Committed complete(std::uint64_t /*parts*/, std::string_view /*md5*/) override {
     const std::string value = manifest_value(target_.container, prefix_);
     SwiftRequest manifest{
         .method = "PUT", .container = target_.container, .object = target_.object};
@@ -264,18 +243,10 @@ class SegmentedWriter final : public ImageWriter {
           return own;
         },
         true);
-    done_ = true;
     return {target_.location, nlohmann::json::object()};
   }
 
-  void abort() noexcept override {
-    if (done_) return;
-    done_ = true;
-    for (auto* segment : {&filling_, &sending_}) {
-      if (*segment) (*segment)->upload->cancel();
-      segment->reset();
-    }
-    if (segments_) segments_->wait();
+  void abandon(std::uint64_t parts) noexcept override {
     if (manifest_sent_) {
       internal::logger()->error(
           "Keeping the segments of {}/{}: its manifest may be stored (a cleanup removes them if "
@@ -283,29 +254,14 @@ class SegmentedWriter final : public ImageWriter {
           target_.container, target_.object);
       return;
     }
-    const std::uint64_t started = segments_ ? segments_->parts_started() : streamed_segments_;
-    for (std::uint64_t i = 0; i < started; ++i) {
+    for (std::uint64_t i = 0; i < parts; ++i) {
       delete_quietly(*target_.session, target_.container, segment_name(prefix_, i));
     }
   }
 
  private:
-  void put_segment(std::uint64_t index, const internal::Part& part) {
-    const std::string name = segment_name(prefix_, index);
-    // A spooled part is read back for its md5 (from the page cache, in pieces) before the PUT.
-    const std::string md5 = to_hex(part.md5());
-    SwiftRequest put{.method = "PUT", .container = target_.container, .object = name};
-    put.headers.emplace_back("ETag", md5);  // Swift refuses (422) a body with another md5
-    // Each attempt (a retry after a 5xx or a cut) reads the part again from its first byte.
-    put.body_stream = [&part] { return net::BodySource(part.source()); };
-    put.body_size = part.size();
-    const net::Response response =
-        target_.session->call(put, "Failed to add object to Swift: segment " + name);
-    check_segment(name, response, md5);
-  }
-
   static void check_segment(const std::string& name, const net::Response& response,
-                            const std::string& md5) {
+                            std::string_view md5) {
     if (response.status == 422) {
       throw Error(ErrorKind::kBackendException,
                   "Failed to add object to Swift.\nSegment " + name +
@@ -318,88 +274,31 @@ class SegmentedWriter final : public ImageWriter {
     }
   }
 
-  // A segment too large for the add's memory goes as its bytes arrive. Its md5 is only known at
-  // its end, so Swift's ETag is checked then; it cannot be sent again, so any failure fails the
-  // add (whose abort removes the segments). While Swift finishes one segment (its last byte
-  // sent, its answer not in yet), the next one is already streaming.
-  struct StreamedSegment {
-    std::string name;
-    std::uint64_t length = 0;  // bytes it gets (the segment size when the image size is unknown)
-    std::uint64_t filled = 0;
-    std::unique_ptr<Hasher> md5 = Hasher::create("md5");
-    std::unique_ptr<internal::SerialQueue> hashing =  // after the md5 it updates
-        std::make_unique<internal::SerialQueue>(internal::ThreadPool::shared());
-    std::unique_ptr<net::StreamingUpload> upload;
+  class StreamedSegment final : public internal::StreamedPart {
+   public:
+    StreamedSegment(std::string name, std::unique_ptr<net::StreamingUpload> upload)
+        : name_(std::move(name)), upload_(std::move(upload)) {}
+    bool write(const DataChunk& bytes) override { return upload_->write(bytes); }
+    void release() override { upload_->release(); }
+    void finish(std::string_view md5_hex) override {
+      net::Response response;
+      try {
+        response = upload_->finish();
+      } catch (const net::TransportError& e) {
+        throw net::transport_error("Failed to add object to Swift: segment " + name_, e);
+      }
+      check_segment(name_, response, md5_hex);
+    }
+    void cancel() noexcept override { upload_->cancel(); }
+
+   private:
+    std::string name_;
+    std::unique_ptr<net::StreamingUpload> upload_;
   };
 
-  void stream(const DataChunk& chunk) {
-    const std::size_t size = chunk.bytes().size();
-    for (std::size_t at = 0; at < size;) {
-      if (!filling_) start_streamed_segment();
-      StreamedSegment& segment = *filling_;
-      const auto n = static_cast<std::size_t>(
-          std::min<std::uint64_t>(size - at, segment.length - segment.filled));
-      const DataChunk piece = at == 0 && n == size ? chunk : chunk.slice(at, n);
-      segment.hashing->post([piece, md5 = segment.md5.get()] { md5->update(piece.bytes()); });
-      if (!segment.upload->write(piece)) {         // the server answered before the body's end
-        wait_for(segment);                         // throws what it said…
-        throw Error(ErrorKind::kBackendException,  // …or this, if it said yes to half a body
-                    "Failed to add object to Swift: a segment's PUT ended before its body");
-      }
-      segment.filled += n;
-      at += n;
-      if (segment.filled == segment.length) release_filled_segment();
-    }
-  }
-
-  void start_streamed_segment() {
-    const std::uint64_t offset = streamed_segments_ * plan_.segment_size;
-    // A known image size gives each segment's length (sent as Content-Length); else the last
-    // one's end is only known at commit (sent chunked).
-    std::optional<std::uint64_t> length;
-    if (plan_.image_size != 0) length = std::min(plan_.segment_size, plan_.image_size - offset);
-    auto segment = std::make_unique<StreamedSegment>();
-    segment->name = segment_name(prefix_, streamed_segments_);
-    segment->length = length.value_or(plan_.segment_size);
-    const SwiftRequest put{
-        .method = "PUT", .container = target_.container, .object = segment->name};
-    ++streamed_segments_;  // from here on, abort() removes it
-    segment->upload = std::make_unique<net::StreamingUpload>(
-        target_.session->http(), target_.session->build(put, target_.session->token()), length);
-    filling_ = std::move(segment);
-  }
-
-  // Lets the filled segment's PUT end, then waits for the one before it (by now mostly done).
-  void release_filled_segment() {
-    filling_->upload->release();
-    if (sending_) wait_for(*sending_);
-    sending_ = std::move(filling_);
-  }
-
-  void wait_for(StreamedSegment& segment) {
-    net::Response response;
-    try {
-      response = segment.upload->finish();
-    } catch (const net::TransportError& e) {
-      throw net::transport_error("Failed to add object to Swift: segment " + segment.name, e);
-    }
-    segment.hashing->wait_idle();
-    if (const auto error = segment.hashing->error()) std::rethrow_exception(error);
-    check_segment(segment.name, response, segment.md5->hexdigest());
-  }
-
   UploadTarget target_;
-  SegmentPlan plan_;
-  std::string prefix_;  // `<object>/<token>/`: this add's segments and no other object
-  SegmentMode mode_;
-  bool done_ = false;
+  std::string prefix_;          // `<object>/<token>/`: this add's segments and no other object
   bool manifest_sent_ = false;  // the manifest may be stored: keep the segments on failure
-  // Streamed segments: how many were started, the one being filled, the one Swift finishes.
-  std::uint64_t streamed_segments_ = 0;
-  std::unique_ptr<StreamedSegment> filling_;
-  std::unique_ptr<StreamedSegment> sending_;
-  // Segments held until uploaded; last: waits for its segments before the state they use goes.
-  std::unique_ptr<internal::PartUploader> segments_;
 };
 
 }  // namespace
@@ -409,7 +308,15 @@ std::unique_ptr<ImageWriter> make_object_writer(UploadTarget target, std::uint64
 }
 
 std::unique_ptr<ImageWriter> make_segmented_writer(UploadTarget target, SegmentPlan plan) {
-  return std::make_unique<SegmentedWriter>(std::move(target), std::move(plan));
+  internal::MultipartLayout layout{
+      .part_size = [size = plan.segment_size](std::uint64_t) { return size; },
+      .largest_part = plan.segment_size,
+      .image_size = plan.image_size,
+      .parallel = plan.parallel,
+      .spool_dir = std::move(plan.spool_dir),
+      .memory = plan.memory};
+  return internal::make_multipart_writer(std::make_unique<Segments>(std::move(target)),
+                                         std::move(layout));
 }
 
 }  // namespace glance_store::swift
