@@ -6,6 +6,7 @@
 //
 //   load_bench --config FILE [--backend ID] [--clients 16] [--images 2] [--size 1048576]
 //              [--mode threads|processes] [--binary glance-store] [--tmpdir DIR]
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -13,21 +14,24 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include "common/test_data.h"
 #include "glance_store/backend.h"
 #include "glance_store/config.h"
 #include "glance_store/error.h"
@@ -39,7 +43,6 @@ extern char** environ;
 namespace {
 
 namespace gs = glance_store;
-namespace test_common = glance_store::test_common;
 using Clock = std::chrono::steady_clock;
 
 struct Settings {
@@ -68,6 +71,63 @@ struct Tally {
   }
 };
 
+// An image of `size` pseudo-random bytes (the same for the same seed), made as it is read and
+// hashed on the way, so that the bench's own memory stays small beside what it measures: a
+// client never holds its image whole.
+class GeneratedImage final : public gs::InputStream {
+ public:
+  GeneratedImage(std::uint64_t size, std::uint64_t seed) : random_(seed), left_(size) {}
+
+  std::size_t read(std::span<std::byte> out) override {
+    std::size_t n = 0;
+    while (n < out.size() && left_ > 0) {
+      if (at_ == block_.size()) refill();
+      const std::size_t take = static_cast<std::size_t>(
+          std::min<std::uint64_t>({out.size() - n, block_.size() - at_, left_}));
+      std::memcpy(out.data() + n, block_.data() + at_, take);
+      md5_->update(std::span(block_).subspan(at_, take));
+      at_ += take;
+      n += take;
+      left_ -= take;
+    }
+    return n;
+  }
+
+  /// The md5 of every byte read; call once, at the end.
+  std::string md5() { return md5_->hexdigest(); }
+
+ private:
+  void refill() {
+    for (std::size_t i = 0; i < block_.size(); i += 8) {
+      const std::uint64_t v = random_();
+      std::memcpy(block_.data() + i, &v, 8);
+    }
+    at_ = 0;
+  }
+
+  std::mt19937_64 random_;
+  std::uint64_t left_;
+  std::array<std::byte, 1 << 16> block_{};
+  std::size_t at_ = block_.size();
+  std::unique_ptr<gs::Hasher> md5_ = gs::Hasher::create("md5");
+};
+
+// Reads `in` to its end in pieces of 1 MiB; returns the bytes read and their md5.
+std::pair<std::uint64_t, std::string> drain(gs::InputStream& in) {
+  auto hasher = gs::Hasher::create("md5");
+  std::vector<std::byte> buffer(1 << 20);
+  std::uint64_t read = 0;
+  while (const std::size_t n = in.read(buffer)) {
+    hasher->update(std::span(buffer).first(n));
+    read += n;
+  }
+  return {read, hasher->hexdigest()};
+}
+
+std::uint64_t seed_of(int client, int image) {
+  return static_cast<std::uint64_t>(client) * 1000 + static_cast<std::uint64_t>(image);
+}
+
 std::string image_id(int client, int image) {
   static const std::uint64_t run = std::random_device{}();
   char id[64];
@@ -83,31 +143,23 @@ double ms_since(Clock::time_point start) {
 void run_thread_client(const gs::StoreRegistry& registry, const Settings& s, int client,
                        Tally& tally) {
   for (int i = 0; i < s.images; ++i) {
-    const std::string data =
-        test_common::bytes_of(s.size, static_cast<std::uint64_t>(client) * 1000 + i);
-    const std::string md5 = gs::hex_digest("md5", data);
     const std::string id = image_id(client, i);
     try {
       auto start = Clock::now();
-      gs::MemoryInputStream in(data);
-      const gs::AddResult added = registry.add(id, in, data.size(), "sha512", s.backend);
+      GeneratedImage in(s.size, seed_of(client, i));
+      const gs::AddResult added = registry.add(id, in, s.size, "sha512", s.backend);
+      const std::string md5 = in.md5();
       const double add_ms = ms_since(start);
       start = Clock::now();
       gs::GetResult got = registry.get(added.location, 0, std::nullopt, s.backend);
-      auto hasher = gs::Hasher::create("md5");
-      std::vector<std::byte> buffer(1 << 20);
-      std::uint64_t read = 0;
-      while (const std::size_t n = got.stream->read(buffer)) {
-        hasher->update(std::span(buffer).first(n));
-        read += n;
-      }
+      const auto [read, read_md5] = drain(*got.stream);
       const double get_ms = ms_since(start);
-      const bool same = read == data.size() && hasher->hexdigest() == md5 && added.checksum == md5;
+      const bool same = read == s.size && read_md5 == md5 && added.checksum == md5;
       registry.remove(added.location, s.backend);
       std::lock_guard lock(tally.mutex);
       tally.add_ms.push_back(add_ms);
       tally.get_ms.push_back(get_ms);
-      tally.bytes += data.size() + read;
+      tally.bytes += s.size + read;
       if (!same) ++tally.mismatches;
     } catch (const std::exception& e) {
       tally.error(id + ": " + e.what());
@@ -143,15 +195,32 @@ int run_tool(const Settings& s, std::vector<std::string> args, std::string* out)
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Writes the image to `path` in pieces; returns its md5.
+std::string write_image(const std::string& path, std::uint64_t size, std::uint64_t seed) {
+  GeneratedImage image(size, seed);
+  std::ofstream out(path, std::ios::binary);
+  std::vector<std::byte> buffer(1 << 20);
+  while (const std::size_t n = image.read(buffer)) {
+    out.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>(n));
+  }
+  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+  return image.md5();
+}
+
+// The processes' peak RSS is the largest child's: the parent stays small (images go through
+// files in pieces), since a spawned child's peak starts from its parent's at exec.
 void run_process_client(const Settings& s, int client, Tally& tally) {
   for (int i = 0; i < s.images; ++i) {
-    const std::string data =
-        test_common::bytes_of(s.size, static_cast<std::uint64_t>(client) * 1000 + i);
-    const std::string md5 = gs::hex_digest("md5", data);
     const std::string id = image_id(client, i);
     const std::string source = s.tmpdir + "/" + id + ".in";
     const std::string copy = s.tmpdir + "/" + id + ".out";
-    std::ofstream(source, std::ios::binary) << data;
+    std::string md5;
+    try {
+      md5 = write_image(source, s.size, seed_of(client, i));
+    } catch (const std::exception& e) {
+      tally.error(id + ": " + e.what());
+      continue;
+    }
     std::string out;
     auto start = Clock::now();
     if (run_tool(s, {"add", "--show-credentials", "--image-id", id, source}, &out) != 0) {
@@ -166,8 +235,12 @@ void run_process_client(const Settings& s, int client, Tally& tally) {
     out.clear();
     const int got = run_tool(s, {"get", "-o", copy, location}, &out);
     const double get_ms = ms_since(start);
-    std::ifstream in(copy, std::ios::binary);
-    const std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::pair<std::uint64_t, std::string> back{0, ""};
+    if (const int fd = ::open(copy.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+      gs::FdInputStream in(fd);
+      back = drain(in);
+      ::close(fd);
+    }
     out.clear();
     const int removed = run_tool(s, {"delete", location}, &out);
     ::unlink(source.c_str());
@@ -179,9 +252,8 @@ void run_process_client(const Settings& s, int client, Tally& tally) {
     std::lock_guard lock(tally.mutex);
     tally.add_ms.push_back(add_ms);
     tally.get_ms.push_back(get_ms);
-    tally.bytes += data.size() + back.size();
-    if (back.size() != data.size() || gs::hex_digest("md5", back) != md5 ||
-        added.value("checksum", "") != md5) {
+    tally.bytes += s.size + back.first;
+    if (back.first != s.size || back.second != md5 || added.value("checksum", "") != md5) {
       ++tally.mismatches;
     }
   }
