@@ -29,11 +29,7 @@ using testing::TempDir;
 
 constexpr std::size_t kBuffer = 1000;
 
-std::string md5_hex(std::string_view bytes) {
-  auto md5 = Hasher::create("md5");
-  md5->update(std::as_bytes(std::span(bytes)));
-  return md5->hexdigest();
-}
+std::string md5_hex(std::string_view bytes) { return hex_digest("md5", bytes); }
 
 // What the writer asked of the driver, in order.
 struct Calls {
