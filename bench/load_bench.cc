@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -172,6 +173,7 @@ int run_tool(const Settings& s, std::vector<std::string> args, std::string* out)
   args.insert(args.begin(), {s.binary, "--config", s.config});
   if (!s.backend.empty()) args.insert(args.begin() + 3, {"--backend", s.backend});
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   int pipe_fds[2];
@@ -262,7 +264,8 @@ void run_process_client(const Settings& s, int client, Tally& tally) {
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
-  const auto rank = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  const auto rank =
+      static_cast<std::size_t>(std::lround(p * static_cast<double>(values.size() - 1)));
   return values[std::min(rank, values.size() - 1)];
 }
 
@@ -289,6 +292,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<gs::StoreRegistry> registry;
     if (s.mode == "threads") registry = gs::StoreRegistry::create(gs::ConfigFile::load(s.config));
     std::vector<std::thread> clients;
+    clients.reserve(static_cast<std::size_t>(s.clients));
     for (int c = 0; c < s.clients; ++c) {
       clients.emplace_back([&, c] {
         if (registry) {

@@ -30,7 +30,7 @@ std::string unquote(std::string_view etag) {
 
 std::string segment_name(const std::string& prefix, std::uint64_t index) {
   char number[32];
-  std::snprintf(number, sizeof number, "%08llu", static_cast<unsigned long long>(index + 1));
+  std::snprintf(number, sizeof number, "%08llu", static_cast<unsigned long long>(index) + 1);
   return prefix + number;
 }
 

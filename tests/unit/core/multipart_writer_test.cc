@@ -239,7 +239,7 @@ TEST(MultipartWriterTest, AnImageOfExactlyOnePartIsAPartNotStoredWhole) {
 
 TEST(MultipartWriterTest, AFailedPartFailsTheAddAndItsAbortAbandonsThePartsBegunOnce) {
   Calls calls;
-  const std::string data = pattern(6 * 2500);
+  const std::string data = pattern(std::size_t{6} * 2500);
   auto writer = internal::make_multipart_writer(
       std::make_unique<RecordingUpload>(calls, Faults{.failing_part = 1}), layout(2500, kRoomy));
   const Error e = CatchError([&] {
@@ -260,7 +260,7 @@ TEST(MultipartWriterTest, AFailedPartFailsTheAddAndItsAbortAbandonsThePartsBegun
 TEST(MultipartWriterTest, AFailedCompleteAndADestroyedWriterAbandon) {
   {
     Calls calls;
-    const std::string data = pattern(3 * 2500);
+    const std::string data = pattern(std::size_t{3} * 2500);
     auto writer = internal::make_multipart_writer(
         std::make_unique<RecordingUpload>(calls, Faults{.failing_complete = true}),
         layout(2500, kRoomy));
@@ -316,7 +316,7 @@ TEST(MultipartWriterTest, AnUnknownSizeStreamsPartsOfUnknownLength) {
 
 TEST(MultipartWriterTest, AStreamedPartAnsweredEarlyFailsTheAddAndIsCancelledAndAbandoned) {
   Calls calls;
-  const std::string data = pattern(3 * 4000);
+  const std::string data = pattern(std::size_t{3} * 4000);
   auto writer = internal::make_multipart_writer(
       std::make_unique<RecordingUpload>(calls, Faults{.answers_early = 1}),
       layout(4000, kTight, data.size()));
