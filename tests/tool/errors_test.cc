@@ -65,6 +65,9 @@ INSTANTIATE_TEST_SUITE_P(
         FailureCase{"GetFtp", {"get", "ftp://x/y"}, 14, "UnknownScheme"},
         FailureCase{"SizeFtp", {"size", "ftp://x/y"}, 14, "UnknownScheme"},
         FailureCase{"ParseFtp", {"parse-uri", "ftp://x/y"}, 14, "UnknownScheme"},
+        // A store this build has, but not configured here (stores = file): as glance_store.
+        FailureCase{"ParseUnconfiguredS3", {"parse-uri", "s3://a:b@h/b/x"}, 14, "UnknownScheme"},
+        FailureCase{"ParseUnconfiguredRbd", {"parse-uri", "rbd://f/p/i/s"}, 14, "UnknownScheme"},
         FailureCase{"ParseNoSlashes", {"parse-uri", "file:x"}, 13, "BadStoreUri"},
         FailureCase{"AddDuplicate", {"add", "--image-id", "kept", "/dev/null"}, 11, "Duplicate"},
         FailureCase{"UnknownOption", {"--bogus", "stores"}, 2, "UsageError"},

@@ -343,6 +343,13 @@ int run_delete(const GlobalOptions& global, const std::string& uri) {
 int run_parse_uri(const GlobalOptions& global, const std::string& uri, bool show_credentials) {
   ConfigFile config;
   auto registry = open_registry(global, config);
+  // As glance_store, whose scheme map holds only the configured stores' schemes: a scheme no
+  // configured store serves is UnknownScheme, one of a configured store this build lacks
+  // (cinder) UnsupportedBackend.
+  const std::vector<std::string> known = registry->known_schemes();
+  if (std::find(known.begin(), known.end(), dispatch_scheme(uri)) == known.end()) {
+    (void)registry->store_for_uri(uri);
+  }
   auto location = registry->parse_any(uri);
   Json fields = Json::object();
   for (const auto& field : location->fields()) {
