@@ -292,8 +292,12 @@ class Rule:
 class State:
     def __init__(self):
         self.lock = threading.Lock()
+        # Signalled when a request's entry is complete, so a log read waits for the counts of
+        # requests whose last byte the client may already hold.
+        self.finished = threading.Condition(self.lock)
         self.rules = []
         self.log = []
+        self.open_entries = 0
 
     def set_rules(self, specs):
         rules = [Rule(s) for s in specs]
@@ -321,10 +325,19 @@ class State:
         with self.lock:
             if len(self.log) < MAX_LOG:
                 self.log.append(entry)
+            self.open_entries += 1
         return entry
 
-    def log_copy(self):
+    def finish_entry(self):
         with self.lock:
+            self.open_entries -= 1
+            self.finished.notify_all()
+
+    def log_copy(self, wait_seconds=2.0):
+        """The log, after the requests in flight have finished (or wait_seconds passed: a
+        stalled request must not hold the log up for long)."""
+        with self.lock:
+            self.finished.wait_for(lambda: self.open_entries == 0, timeout=wait_seconds)
             return [dict(e) for e in self.log]
 
     def clear_log(self):
@@ -462,6 +475,14 @@ class Connection:
         rule = self.state.pick(method, target)
         action = rule.action if rule else None
         entry = self.state.new_entry(method, target, action)
+        try:
+            return self.serve_faulted(method, head, framing, client_close, rule, entry)
+        finally:
+            self.state.finish_entry()
+
+    def serve_faulted(self, method, head, framing, client_close, rule, entry):
+        """Serves a request that is not for the control API, applying rule (or None)."""
+        action = rule.action if rule else None
         spec = rule.spec if rule else {}
         reset = bool(spec.get("reset", False))
         expect = "100-continue" in head.tokens("expect")
