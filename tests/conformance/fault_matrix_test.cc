@@ -38,10 +38,10 @@ class FaultMatrix : public ConformanceTest {
 
   bool is(const char* name) const { return GetParam().name == name; }
 
-  // One rule on the requests of `method` whose path holds `id`.
-  void fault(const std::string& method, const std::string& id, nlohmann::json rule) {
+  // One rule on the requests of `method` whose path matches `path_regex` (e.g. an image's id).
+  void fault(const std::string& method, const std::string& path_regex, nlohmann::json rule) {
     rule["method"] = method;
-    rule["path_regex"] = id;
+    rule["path_regex"] = path_regex;
     if (!rule.contains("times")) rule["times"] = 1;
     proxy_->rules(nlohmann::json::array({rule}));
   }
@@ -220,10 +220,7 @@ class FaultMatrixWrite : public FaultMatrix {
   // PUT to arrive" could be the image's short last part, which parts sent in parallel may start
   // earlier, and a fault past that part's end never happens.
   void fault_second_part(const std::string& id, nlohmann::json rule) {
-    rule["method"] = "PUT";
-    rule["path_regex"] = id + ".*(partNumber=2&|/00000002$)";
-    if (!rule.contains("times")) rule["times"] = 1;
-    proxy_->rules(nlohmann::json::array({rule}));
+    fault("PUT", id + ".*(partNumber=2&|/00000002$)", std::move(rule));
   }
   std::string parts_image() const { return bytes_of(3 * part() + 11, 12); }
 };
